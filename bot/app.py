@@ -1,0 +1,74 @@
+"""Wires settings, database, routers and dispatcher together; transports plug into this."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.core.dispatcher import Dispatcher
+from bot.core.i18n import check_catalogs
+from bot.core.router import RouteTable
+from bot.core.services import Hooks, Services
+from db.migrate import upgrade
+from db.session import create_engine, create_session_factory
+from db.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def build_routes() -> RouteTable:
+    from handlers import all_routers
+
+    return RouteTable(all_routers())
+
+
+def build_hooks() -> Hooks:
+    from handlers.common import not_understood
+    from handlers.privacy import NOTICE_VERSION, ask_for_consent
+
+    return Hooks(
+        consent_version=NOTICE_VERSION,
+        ask_for_consent=ask_for_consent,
+        not_understood=not_understood,
+    )
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    services: Services
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def open_app(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    clock: Callable[[], datetime] = utcnow,
+) -> App:
+    """Open the database (upgrading the schema unless told not to) and build the dispatcher."""
+    missing = check_catalogs()
+    if missing:
+        logger.warning("catalogs missing for: %s", ", ".join(missing))
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    session_factory = create_session_factory(engine)
+    services = Services(
+        settings=settings,
+        session_factory=session_factory,
+        routes=build_routes(),
+        hooks=build_hooks(),
+        clock=clock,
+    )
+    return App(settings, engine, session_factory, services, Dispatcher(services))

@@ -1,0 +1,191 @@
+"""The `lotse` command: run, chat, demo, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+from bot.core.i18n import SHIPPED_LANGUAGES
+
+logger = logging.getLogger("lotse")
+
+NOT_CONFIGURED = """\
+No messenger is configured, so there is nothing for `lotse run` to connect to.
+
+  Telegram: create a bot with @BotFather and set TELEGRAM_BOT_TOKEN=<token>
+  Matrix:   set MATRIX_HOMESERVER, MATRIX_USER_ID and MATRIX_PASSWORD (or MATRIX_ACCESS_TOKEN)
+
+Put them in the environment or in a .env file (see README.md).
+To try Lotse right now in this terminal, run:  lotse chat   (or: make run)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lotse",
+        description="Lotse: a chatbot for the local network of refugee aid "
+        "(Telegram, Matrix and a terminal chat).",
+    )
+    parser.add_argument("--version", action="version", version=f"lotse {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much to log on standard error",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="connect every configured messenger and the scheduler",
+        description="Start every configured transport (Telegram, Matrix) and "
+        "the scheduler. Upgrades the database schema first.",
+    )
+    run.add_argument(
+        "--demo-chat",
+        action="store_true",
+        help="if no messenger is configured, load the demo network and open the "
+        "terminal chat instead (what `make run` does)",
+    )
+
+    chat = sub.add_parser(
+        "chat",
+        help="talk to the bot in this terminal",
+        description="Terminal chat. Lines are `NAME> text` (private chat), "
+        "`NAME@GROUP> text` (group chat) or `text` (last speaker). Answer "
+        "buttons with their number or label. Reads standard input, "
+        "interactive or piped; exits at the end of input.",
+    )
+    chat.add_argument("--user", default="you", help="who speaks first (default: you)")
+    chat.add_argument(
+        "--lang",
+        default=None,
+        metavar="CODE",
+        help="the language your messenger would report, e.g. de, ar, uk "
+        f"(shipped: {', '.join(SHIPPED_LANGUAGES)})",
+    )
+
+    sub.add_parser(
+        "demo",
+        help="load the demo network of the fictional city of Wiesenfeld",
+        description="Load a fictional network (organisations and more) into the "
+        "database. Safe to run twice: records are updated, not duplicated.",
+    )
+
+    db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser(
+        "upgrade",
+        help="upgrade the schema to the latest version (Alembic)",
+        description="Upgrade the database schema to the latest version.",
+    )
+    return parser
+
+
+def _configure_logging(level: str | None, default: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level or default),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def _chat(settings: Settings, user: str, language: str | None) -> None:
+    from bot.app import open_app
+    from bot.transports.console import ConsoleTransport
+
+    app = await open_app(settings)
+    try:
+        await ConsoleTransport(app, user=user, language=language).run()
+    finally:
+        await app.close()
+
+
+async def _demo(settings: Settings) -> None:
+    from bot.app import open_app
+    from bot.demo import load_demo
+
+    app = await open_app(settings)
+    try:
+        summary = await load_demo(app.session_factory)
+    finally:
+        await app.close()
+    print(
+        f"Demo network loaded: {summary.organisations_added} organisations added, "
+        f"{summary.organisations_updated} updated.",
+        file=sys.stderr,
+    )
+
+
+async def _upgrade(settings: Settings) -> None:
+    from db.migrate import upgrade
+    from db.session import create_engine
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("Database schema is up to date.", file=sys.stderr)
+
+
+async def _run(settings: Settings) -> int:
+    from bot.runner import run_bot
+
+    return await run_bot(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"lotse: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "chat":
+        if args.lang is not None and args.lang not in SHIPPED_LANGUAGES:
+            print(
+                f"lotse: --lang: {args.lang!r} is not shipped "
+                f"(one of {', '.join(SHIPPED_LANGUAGES)})",
+                file=sys.stderr,
+            )
+            return 2
+        _configure_logging(args.log_level, "WARNING")
+        asyncio.run(_chat(settings, args.user, args.lang))
+        return 0
+    if args.command == "demo":
+        _configure_logging(args.log_level, "WARNING")
+        asyncio.run(_demo(settings))
+        return 0
+    if args.command == "db":
+        _configure_logging(args.log_level, "WARNING")
+        asyncio.run(_upgrade(settings))
+        return 0
+    # run
+    if not (settings.telegram_configured or settings.matrix_configured):
+        if args.demo_chat:
+            _configure_logging(args.log_level, "WARNING")
+            asyncio.run(_demo(settings))
+            print(
+                "No messenger configured: opening the terminal chat on the demo network. "
+                "Type /start; Ctrl-D quits.",
+                file=sys.stderr,
+            )
+            asyncio.run(_chat(settings, "you", None))
+            return 0
+        print(NOT_CONFIGURED, file=sys.stderr, end="")
+        return 1
+    _configure_logging(args.log_level, "INFO")
+    try:
+        return asyncio.run(_run(settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Settings from the environment (and an optional `.env` file).
+
+Every value is checked once at start-up so that a typo stops the bot with one line naming the
+variable, instead of a traceback deep inside a transport hours later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.i18n import SHIPPED_LANGUAGES
+
+PLATFORMS = ("telegram", "matrix", "console")
+
+
+class ConfigError(ValueError):
+    """A setting has a wrong value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    default_language: str = "de"
+    timezone: str = "Europe/Berlin"
+    network_name: str = "Lotse"
+    coordinators: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    matrix_homeserver: str | None = None
+    matrix_user_id: str | None = None
+    matrix_password: str | None = None
+    matrix_access_token: str | None = None
+
+    @property
+    def telegram_configured(self) -> bool:
+        return bool(self.telegram_token)
+
+    @property
+    def matrix_configured(self) -> bool:
+        return bool(
+            self.matrix_homeserver
+            and self.matrix_user_id
+            and (self.matrix_password or self.matrix_access_token)
+        )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _read_env(env: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
+    """The process environment wins over `.env`, as in twelve-factor tools."""
+    values: dict[str, str] = {}
+    path = env_file if env_file is not None else Path(".env")
+    if path.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    values.update(os.environ if env is None else env)
+    return {k: v.strip() for k, v in values.items()}
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise ConfigError(f"{name}: expected a URL starting with {' or '.join(schemes)}://")
+    return value.rstrip("/")
+
+
+def _parse_coordinators(value: str) -> frozenset[tuple[str, str]]:
+    result = set()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        platform, sep, user_id = item.partition(":")
+        if not sep or platform not in PLATFORMS or not user_id:
+            raise ConfigError(
+                f"LOTSE_COORDINATORS: {item!r} is not platform:id "
+                f"(platform one of {', '.join(PLATFORMS)})"
+            )
+        result.add((platform, user_id))
+    return frozenset(result)
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Read and validate all settings; raises ConfigError with the variable's name."""
+    v = _read_env(env, env_file)
+    data_dir = Path(v.get("LOTSE_DATA_DIR") or "./data")
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(f"LOTSE_DATA_DIR: {data_dir} exists and is not a directory")
+    url = v.get("LOTSE_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'lotse.sqlite3'}"
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            "LOTSE_DATABASE_URL: use sqlite+aiosqlite:///path or postgresql+asyncpg://..."
+        )
+    language = v.get("LOTSE_DEFAULT_LANGUAGE") or "de"
+    if language not in SHIPPED_LANGUAGES:
+        raise ConfigError(
+            f"LOTSE_DEFAULT_LANGUAGE: {language!r} is not shipped "
+            f"(one of {', '.join(SHIPPED_LANGUAGES)})"
+        )
+    timezone = v.get("LOTSE_TIMEZONE") or "Europe/Berlin"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"LOTSE_TIMEZONE: unknown time zone {timezone!r}") from None
+    webhook_url = v.get("LOTSE_WEBHOOK_URL") or None
+    if webhook_url:
+        webhook_url = _check_url("LOTSE_WEBHOOK_URL", webhook_url, ("https", "http"))
+    port_text = v.get("LOTSE_WEBHOOK_PORT") or "8443"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError("LOTSE_WEBHOOK_PORT: expected a port number between 1 and 65535")
+    token = v.get("TELEGRAM_BOT_TOKEN") or None
+    if token and (":" not in token or any(c.isspace() for c in token)):
+        raise ConfigError("TELEGRAM_BOT_TOKEN: expected the token BotFather gave, like 123:ABC…")
+    homeserver = v.get("MATRIX_HOMESERVER") or None
+    if homeserver:
+        homeserver = _check_url("MATRIX_HOMESERVER", homeserver, ("https", "http"))
+    user_id = v.get("MATRIX_USER_ID") or None
+    if user_id and not (user_id.startswith("@") and ":" in user_id):
+        raise ConfigError("MATRIX_USER_ID: expected a full Matrix ID like @lotse:example.org")
+    password = v.get("MATRIX_PASSWORD") or None
+    access_token = v.get("MATRIX_ACCESS_TOKEN") or None
+    if homeserver and not user_id:
+        raise ConfigError("MATRIX_USER_ID: required when MATRIX_HOMESERVER is set")
+    if homeserver and not (password or access_token):
+        raise ConfigError(
+            "MATRIX_PASSWORD: set it or MATRIX_ACCESS_TOKEN when MATRIX_HOMESERVER is set"
+        )
+    if user_id and not homeserver:
+        raise ConfigError("MATRIX_HOMESERVER: required when MATRIX_USER_ID is set")
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        default_language=language,
+        timezone=timezone,
+        network_name=v.get("LOTSE_NETWORK_NAME") or "Lotse",
+        coordinators=_parse_coordinators(v.get("LOTSE_COORDINATORS", "")),
+        telegram_token=token,
+        telegram_api_url=_check_url(
+            "TELEGRAM_API_URL",
+            v.get("TELEGRAM_API_URL") or "https://api.telegram.org",
+            ("https", "http"),
+        ),
+        webhook_url=webhook_url,
+        webhook_listen=v.get("LOTSE_WEBHOOK_LISTEN") or "127.0.0.1",
+        webhook_port=int(port_text),
+        webhook_secret=v.get("LOTSE_WEBHOOK_SECRET") or None,
+        matrix_homeserver=homeserver,
+        matrix_user_id=user_id,
+        matrix_password=password,
+        matrix_access_token=access_token,
+    )

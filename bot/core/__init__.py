@@ -1,0 +1,1 @@
+"""The platform-neutral core: types, i18n, router, flows, dispatcher and outbox."""

@@ -1,0 +1,228 @@
+"""The context a handler works with: the update, the person, the chat, and how to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import buttons as button_tokens
+from bot.core.flow import Answer, Flow
+from bot.core.i18n import current_language, directed, is_rtl, use_locale
+from bot.core.outbox import enqueue
+from bot.core.services import Services
+from bot.core.types import (
+    Attachment,
+    Button,
+    ChatKind,
+    Format,
+    Incoming,
+    OutgoingMessage,
+    Reply,
+)
+from db.models import ChatRecord, FlowState, Person
+
+
+@dataclass(slots=True)
+class PendingReply:
+    reply: Reply
+    person_id: int | None  # who may press its buttons; None: anyone in the chat
+
+
+@dataclass
+class Context:
+    incoming: Incoming
+    session: AsyncSession
+    person: Person
+    chat: ChatRecord
+    services: Services
+    flow_state: FlowState | None = None
+    replies: list[PendingReply] = field(default_factory=list)
+    queued: int = 0
+
+    # --- who and where -------------------------------------------------------------------
+    @property
+    def settings(self) -> Any:
+        return self.services.settings
+
+    @property
+    def is_group(self) -> bool:
+        return self.chat.kind == ChatKind.GROUP
+
+    @property
+    def platform(self) -> str:
+        return self.incoming.actor.platform
+
+    @property
+    def language(self) -> str:
+        return current_language()
+
+    # --- answering -----------------------------------------------------------------------
+    def reply(
+        self,
+        text: str,
+        buttons: Sequence[Sequence[Button]] | Sequence[Button] = (),
+        *,
+        format: Format = Format.PLAIN,
+        attachment: Attachment | None = None,
+        anyone: bool = False,
+    ) -> None:
+        """Answer in this chat, in the current locale. Buttons are the sender's unless `anyone`."""
+        self.replies.append(
+            PendingReply(
+                make_reply(text, buttons, format, attachment), None if anyone else self.person.id
+            )
+        )
+
+    async def send_to(
+        self,
+        person: Person,
+        render: Callable[[], Reply],
+        *,
+        chat_id: str | None = None,
+    ) -> None:
+        """Queue a message for someone else, rendered in their language and time zone."""
+        with use_locale(
+            person.language or self.settings.default_language,
+            person.timezone or self.settings.timezone,
+        ):
+            reply = render()
+            rtl = is_rtl()
+        target = chat_id or person.platform_user_id
+        await self._enqueue(person.platform, target, reply, person.id, rtl)
+
+    async def send_to_chat(self, chat: ChatRecord, render: Callable[[], Reply]) -> None:
+        """Queue a message for a (group) chat, in that chat's language."""
+        with use_locale(chat.language or self.settings.default_language):
+            reply = render()
+            rtl = is_rtl()
+        await self._enqueue(chat.platform, chat.platform_chat_id, reply, None, rtl)
+
+    async def _enqueue(
+        self, platform: str, chat_id: str, reply: Reply, person_id: int | None, rtl: bool
+    ) -> None:
+        sent = await button_tokens.mint(
+            self.session,
+            platform,
+            chat_id,
+            reply,
+            person_id,
+            remember_keyboard=not self.services.capabilities_of(platform).inline_buttons,
+        )
+        enqueue(
+            self.session,
+            platform,
+            OutgoingMessage(chat_id, reply.text, sent, reply.format, reply.attachment, rtl),
+            person_id=person_id,
+        )
+        self.queued += 1
+
+    # --- flows ---------------------------------------------------------------------------
+    @property
+    def state(self) -> str | None:
+        return self.flow_state.state if self.flow_state else None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The answers this flow has collected so far (stored as JSON with the state)."""
+        if self.flow_state is None:
+            raise RuntimeError("no flow is running")
+        return self.flow_state.data
+
+    def remember(self, **values: Any) -> None:
+        """Save answers; reassigning the dict makes SQLAlchemy notice the change."""
+        if self.flow_state is None:
+            raise RuntimeError("no flow is running")
+        self.flow_state.data = {**self.flow_state.data, **values}
+
+    async def start_flow(self, flow: Flow, *, at: str | None = None, **data: Any) -> None:
+        """Begin a flow (replacing any other) at its first state, or at `at`."""
+        state = at or flow.first
+        if state not in flow.steps:
+            raise ValueError(f"{state!r} is not a state of flow {flow.name}")
+        if self.flow_state is not None and self.flow_state not in self.session.new:
+            self.flow_state.state = state
+            self.flow_state.data = dict(data)
+        else:
+            await self.end_flow()
+            self.flow_state = FlowState(
+                platform=self.platform,
+                chat_id=self.chat.platform_chat_id,
+                user_id=self.incoming.actor.user_id,
+                state=state,
+                data=dict(data),
+            )
+            self.session.add(self.flow_state)
+        await self.goto(state)
+
+    async def goto(self, state: str | None) -> None:
+        """Move to a state and ask its question; `None` ends the flow."""
+        if state is None:
+            await self.end_flow()
+            return
+        flow = self.services.routes.steps[state]
+        if self.flow_state is None:
+            raise RuntimeError("goto() outside a flow; use start_flow()")
+        self.flow_state.state = state
+        before = len(self.replies)
+        await flow.steps[state].ask(self)
+        if not any(r.reply.buttons for r in self.replies[before:]):
+            # A free-text question: a typed "2" is an answer, not button 2 of an old keyboard.
+            await button_tokens.forget_keyboard(
+                self.session, self.platform, self.chat.platform_chat_id
+            )
+
+    async def handle_answer(self, answer: Answer) -> None:
+        if self.flow_state is None:
+            return
+        state = self.flow_state.state
+        flow = self.services.routes.steps.get(state)
+        if flow is None:  # a state from an older version of the bot
+            await self.end_flow()
+            return
+        await self.goto(await flow.steps[state].handle(self, answer))
+
+    async def end_flow(self) -> None:
+        if self.flow_state is not None:
+            if self.flow_state in self.session.new:
+                self.session.expunge(self.flow_state)
+            elif self.flow_state in self.session:
+                await self.session.delete(self.flow_state)
+            self.flow_state = None
+        else:
+            await self.session.execute(
+                delete(FlowState).where(
+                    FlowState.platform == self.platform,
+                    FlowState.chat_id == self.chat.platform_chat_id,
+                    FlowState.user_id == self.incoming.actor.user_id,
+                )
+            )
+
+
+def make_reply(
+    text: str,
+    buttons: Sequence[Sequence[Button]] | Sequence[Button] = (),
+    format: Format = Format.PLAIN,
+    attachment: Attachment | None = None,
+) -> Reply:
+    """Build a reply in the current locale: right-to-left lines get their direction mark."""
+    rows: list[tuple[Button, ...]] = []
+    for item in buttons:
+        row = (item,) if isinstance(item, Button) else tuple(item)
+        rows.append(tuple(Button(b.action, directed(b.label), b.value) for b in row))
+    return Reply(directed(text), tuple(rows), format, attachment)
+
+
+async def load_flow_state(
+    session: AsyncSession, platform: str, chat_id: str, user_id: str
+) -> FlowState | None:
+    return await session.scalar(
+        select(FlowState).where(
+            FlowState.platform == platform,
+            FlowState.chat_id == chat_id,
+            FlowState.user_id == user_id,
+        )
+    )

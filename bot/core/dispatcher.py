@@ -1,0 +1,271 @@
+"""Handles one update from start to finish, behind an error guard.
+
+For each update: one database session; the person and chat are loaded (or created); the
+locale is set; the update is routed to a command, a button action or the current flow step;
+the replies get their button tokens; everything commits in one transaction with any outbox
+messages the handler queued. If anything fails, the person gets a short apology in their
+language and the bot carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import buttons as button_tokens
+from bot.core.context import Context, load_flow_state, make_reply
+from bot.core.flow import Answer
+from bot.core.i18n import _, is_rtl, resolve_language, set_locale
+from bot.core.router import Command
+from bot.core.services import Services
+from bot.core.types import ChatKind, Incoming, OutgoingMessage, Reply
+from db.models import ChatRecord, Person, PersonRole, Role
+
+logger = logging.getLogger(__name__)
+
+#: Longest text we take in one message; longer input is refused with a clear answer.
+MAX_INPUT_LENGTH = 4000
+
+_CONTROL_OK = {"\n", "\t"}
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalise and drop control and format characters a person cannot have meant.
+
+    Zero-width joiners stay (Farsi and emoji need them); bidi overrides and NULs go.
+    """
+    text = unicodedata.normalize("NFC", text)
+    return "".join(
+        ch
+        for ch in text
+        if ch in _CONTROL_OK
+        or ch in "\u200c\u200d"
+        or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    ).strip()
+
+
+class Dispatcher:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def handle(self, incoming: Incoming) -> list[OutgoingMessage]:
+        """Handle one update and return the direct replies for the transport to send."""
+        settings = self.services.settings
+        set_locale(
+            resolve_language(None, incoming.actor.language_code, settings.default_language),
+            settings.timezone,
+        )
+        try:
+            async with self.services.session_factory() as session:
+                ctx = await self._context(session, incoming)
+                await self._route(ctx)
+                outgoing = await self._finish(ctx)
+                await session.commit()
+        except Exception:
+            logger.exception("handling an update from %s failed", incoming.actor.platform)
+            apology = make_reply(
+                _("Sorry, something went wrong on our side. Please try again in a moment.")
+            )
+            return [OutgoingMessage(incoming.chat.chat_id, apology.text, rtl=is_rtl())]
+        if ctx.queued:
+            self.services.outbox_changed()
+        return outgoing
+
+    # --- loading -------------------------------------------------------------------------
+    async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
+        person = await self._person(session, incoming)
+        chat = await self._chat(session, incoming)
+        settings = self.services.settings
+        language = (
+            chat.language
+            if chat.kind == ChatKind.GROUP and chat.language
+            else resolve_language(
+                person.language, incoming.actor.language_code, settings.default_language
+            )
+        )
+        set_locale(language, person.timezone or settings.timezone)
+        flow_state = await load_flow_state(
+            session, incoming.actor.platform, incoming.chat.chat_id, incoming.actor.user_id
+        )
+        return Context(incoming, session, person, chat, self.services, flow_state)
+
+    async def _person(self, session: AsyncSession, incoming: Incoming) -> Person:
+        actor = incoming.actor
+        query = select(Person).where(
+            Person.platform == actor.platform, Person.platform_user_id == actor.user_id
+        )
+        person = await session.scalar(query)
+        now = self.services.clock()
+        if person is None:
+            person = Person(
+                platform=actor.platform,
+                platform_user_id=actor.user_id,
+                created_at=now,
+                last_seen_at=now,
+                roles=[],
+            )
+            try:
+                async with session.begin_nested():
+                    session.add(person)
+            except IntegrityError:  # created by a concurrent update of the same person
+                person = (await session.scalars(query)).one()
+        else:
+            person.last_seen_at = now
+        if (actor.platform, actor.user_id) in self.services.settings.coordinators and not any(
+            r.role == Role.COORDINATOR for r in person.roles
+        ):
+            person.roles.append(PersonRole(role=Role.COORDINATOR, granted_at=now))
+        if person.consent_version and actor.display_name:
+            person.display_name = clean_text(actor.display_name)[:128] or None
+        return person
+
+    async def _chat(self, session: AsyncSession, incoming: Incoming) -> ChatRecord:
+        query = select(ChatRecord).where(
+            ChatRecord.platform == incoming.chat.platform,
+            ChatRecord.platform_chat_id == incoming.chat.chat_id,
+        )
+        chat = await session.scalar(query)
+        if chat is None:
+            chat = ChatRecord(
+                platform=incoming.chat.platform,
+                platform_chat_id=incoming.chat.chat_id,
+                kind=incoming.chat.kind.value,
+                title=incoming.chat.title,
+                created_by=incoming.actor.user_id,
+                created_at=self.services.clock(),
+            )
+            try:
+                async with session.begin_nested():
+                    session.add(chat)
+            except IntegrityError:
+                chat = (await session.scalars(query)).one()
+        elif chat.unreachable_at is not None:
+            chat.unreachable_at = None  # they wrote to us, so we can write to them again
+        if incoming.chat.title and chat.title != incoming.chat.title:
+            chat.title = incoming.chat.title[:255]
+        return chat
+
+    # --- routing -------------------------------------------------------------------------
+    async def _route(self, ctx: Context) -> None:
+        incoming = ctx.incoming
+        routes = self.services.routes
+        if incoming.button is not None:
+            await self._press(ctx, incoming.button.token)
+            return
+        text = clean_text(incoming.text or "")
+        if len(text) > MAX_INPUT_LENGTH:
+            ctx.reply(
+                _(
+                    "That message is too long for me ({count} characters). Please keep it "
+                    "under {limit} characters."
+                ).format(count=len(text), limit=MAX_INPUT_LENGTH)
+            )
+            return
+        if not text:
+            if not ctx.is_group:
+                ctx.reply(_("I can only read text messages. Send /help to see what I can do."))
+            return
+        name = incoming.command
+        if name is not None:
+            command = routes.commands.get(name)
+            if command is None:
+                ctx.reply(
+                    _("I don't know the command /{name}. Send /help to see what I can do.").format(
+                        name=name
+                    )
+                )
+                return
+            await self._command(ctx, command)
+            return
+        if not self.services.capabilities_of(ctx.platform).inline_buttons:
+            token = await button_tokens.token_for_text(
+                ctx.session, ctx.platform, ctx.chat.platform_chat_id, text
+            )
+            if token is not None:
+                await self._press(ctx, token)
+                return
+        if ctx.flow_state is not None:
+            await ctx.handle_answer(Answer(text=text))
+            return
+        if ctx.is_group and not incoming.reply_to_bot:
+            return  # people talking to each other in a group; not addressed to us
+        await self.services.hooks.not_understood(ctx)
+
+    async def _command(self, ctx: Context, command: Command) -> None:
+        if ctx.is_group and not command.in_groups:
+            ctx.reply(_("Please use /{name} in a private chat with me.").format(name=command.name))
+            return
+        if not ctx.is_group and not command.in_private:
+            ctx.reply(_("/{name} works in group chats only.").format(name=command.name))
+            return
+        if command.needs_consent and not await self._consented(ctx):
+            return
+        await command.handler(ctx)
+
+    async def _press(self, ctx: Context, token: str) -> None:
+        resolved = await button_tokens.resolve(
+            ctx.session,
+            token,
+            platform=ctx.platform,
+            chat_id=ctx.chat.platform_chat_id,
+            person_id=ctx.person.id,
+            now=self.services.clock(),
+        )
+        if resolved is button_tokens.Rejection.FOREIGN:
+            ctx.reply(_("This button is meant for someone else."), anyone=True)
+            return
+        if isinstance(resolved, button_tokens.Rejection):
+            ctx.reply(_("This button is no longer valid. Send /help to see what I can do."))
+            return
+        routes = self.services.routes
+        if resolved.action in routes.steps:
+            if ctx.state != resolved.action:
+                ctx.reply(_("This question has already been answered or has expired."))
+                return
+            await ctx.handle_answer(Answer(value=resolved.value))
+            return
+        action = routes.buttons.get(resolved.action)
+        if action is None:
+            ctx.reply(_("This button is no longer valid. Send /help to see what I can do."))
+            return
+        if action.needs_consent and not await self._consented(ctx):
+            return
+        await action.handler(ctx, resolved.value)
+
+    async def _consented(self, ctx: Context) -> bool:
+        hooks = self.services.hooks
+        if ctx.person.has_consented(hooks.consent_version):
+            return True
+        await hooks.ask_for_consent(ctx)
+        return False
+
+    # --- finishing -----------------------------------------------------------------------
+    async def _finish(self, ctx: Context) -> list[OutgoingMessage]:
+        remember = not self.services.capabilities_of(ctx.platform).inline_buttons
+        rtl = is_rtl()
+        outgoing = []
+        for pending in ctx.replies:
+            reply: Reply = pending.reply
+            sent = await button_tokens.mint(
+                ctx.session,
+                ctx.platform,
+                ctx.chat.platform_chat_id,
+                reply,
+                pending.person_id,
+                remember_keyboard=remember,
+            )
+            outgoing.append(
+                OutgoingMessage(
+                    ctx.chat.platform_chat_id,
+                    reply.text,
+                    sent,
+                    reply.format,
+                    reply.attachment,
+                    rtl,
+                )
+            )
+        return outgoing

@@ -1,0 +1,361 @@
+"""The outbox: everything the bot sends that is not the direct reply to an update.
+
+A message is stored in the same transaction as the change that caused it (a published need,
+an approved organisation), then a sender per transport claims it with a lease, delivers it and
+only then marks it sent. A crash before delivery lets the lease expire and the message is sent
+by the next claim; nothing is lost, and a message is never claimed by two senders at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.types import Attachment, Format, OutgoingMessage, SentButton
+from db.models import ChatRecord, OutboxMessage, OutboxStatus
+from db.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+class DeliveryError(Exception):
+    """Base for what a transport reports when a delivery did not happen."""
+
+
+class RetryLater(DeliveryError):
+    """The platform asked us to wait (Telegram 429 `retry_after`, Matrix `M_LIMIT_EXCEEDED`)."""
+
+    def __init__(self, seconds: float, reason: str = "rate limited") -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class TransientError(DeliveryError):
+    """Network trouble or a 5xx: try again with backoff."""
+
+
+class Unreachable(DeliveryError):
+    """The bot was blocked or removed: stop sending to this chat."""
+
+
+class PermanentFailure(DeliveryError):
+    """The platform refused this message for good (e.g. 400); keep it for inspection."""
+
+
+def to_payload(message: OutgoingMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "text": message.text,
+        "buttons": [[[b.label, b.token] for b in row] for row in message.buttons],
+        "format": message.format.value,
+        "rtl": message.rtl,
+    }
+    if message.attachment is not None:
+        payload["attachment"] = {
+            "filename": message.attachment.filename,
+            "mime_type": message.attachment.mime_type,
+            "content": base64.b64encode(message.attachment.content).decode(),
+        }
+    return payload
+
+
+def from_payload(chat_id: str, payload: dict[str, Any]) -> OutgoingMessage:
+    attachment = None
+    if payload.get("attachment"):
+        a = payload["attachment"]
+        attachment = Attachment(a["filename"], base64.b64decode(a["content"]), a["mime_type"])
+    return OutgoingMessage(
+        chat_id=chat_id,
+        text=payload["text"],
+        buttons=tuple(
+            tuple(SentButton(label, token) for label, token in row) for row in payload["buttons"]
+        ),
+        format=Format(payload.get("format", "plain")),
+        attachment=attachment,
+        rtl=bool(payload.get("rtl")),
+    )
+
+
+def enqueue(
+    session: AsyncSession,
+    platform: str,
+    message: OutgoingMessage,
+    *,
+    person_id: int | None = None,
+    not_before: datetime | None = None,
+) -> OutboxMessage:
+    row = OutboxMessage(
+        platform=platform,
+        chat_id=message.chat_id,
+        person_id=person_id,
+        payload=to_payload(message),
+        status=OutboxStatus.PENDING,
+        not_before=not_before or utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    platform: str
+    chat_id: str
+    attempts: int
+    message: OutgoingMessage
+
+
+async def claim(
+    session: AsyncSession, platform: str, worker: str, now: datetime, limit: int = 50
+) -> list[Claimed]:
+    """Take up to `limit` due messages for this platform, oldest first, under a lease.
+
+    On PostgreSQL the candidate rows are locked with SKIP LOCKED, so several processes can
+    drain one outbox and each message goes to exactly one of them.
+    """
+    due = or_(
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+    )
+    candidates = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.platform == platform, due)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(candidates))
+    if not ids:
+        return []
+    rows = (
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), due)
+            .values(
+                status=OutboxStatus.SENDING,
+                claimed_until=now + LEASE,
+                claimed_by=worker,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.chat_id,
+                OutboxMessage.payload,
+                OutboxMessage.attempts,
+            )
+        )
+    ).all()
+    await session.commit()
+    return sorted(
+        (
+            Claimed(
+                row.id, platform, row.chat_id, row.attempts, from_payload(row.chat_id, row.payload)
+            )
+            for row in rows
+        ),
+        key=lambda c: c.id,
+    )
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None)
+    )
+    await session.commit()
+
+
+async def release(
+    session: AsyncSession,
+    message_id: int,
+    not_before: datetime,
+    error: str,
+    *,
+    count_attempt: bool = True,
+) -> None:
+    """Put a message back in the queue for later (rate limit or transient failure)."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING,
+        "not_before": not_before,
+        "claimed_until": None,
+        "last_error": error[:500],
+    }
+    if not count_attempt:
+        values["attempts"] = OutboxMessage.attempts - 1
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+    )
+    await session.commit()
+
+
+async def fail(session: AsyncSession, message_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.FAILED, claimed_until=None, last_error=error[:500])
+    )
+    await session.commit()
+
+
+async def mark_unreachable(
+    session: AsyncSession, platform: str, chat_id: str, now: datetime, error: str
+) -> None:
+    """The bot was blocked or kicked: note it on the chat and drop what is queued for it."""
+    await session.execute(
+        update(ChatRecord)
+        .where(ChatRecord.platform == platform, ChatRecord.platform_chat_id == chat_id)
+        .values(unreachable_at=now)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        )
+        .values(status=OutboxStatus.FAILED, claimed_until=None, last_error=error[:500])
+    )
+    await session.commit()
+
+
+Deliver = Callable[[OutgoingMessage], Awaitable[None]]
+
+
+def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+class OutboxSender:
+    """Drains one platform's outbox through a transport's `deliver`.
+
+    The transport raises RetryLater/TransientError/Unreachable/PermanentFailure; the sender
+    turns those into re-queueing with the platform's wait, backoff, or giving up on a chat.
+    Pacing within a platform's rate limits is the transport's `deliver` business.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        platform: str,
+        deliver: Deliver,
+        *,
+        worker: str = "main",
+        clock: Callable[[], datetime] = utcnow,
+        batch: int = 50,
+        max_retry_after: float = 600.0,
+    ) -> None:
+        self.session_factory = session_factory
+        self.platform = platform
+        self.deliver = deliver
+        self.worker = worker
+        self.clock = clock
+        self.batch = batch
+        self.max_retry_after = max_retry_after
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def drain_once(self) -> int:
+        """Claim one batch and try each message once; return how many were handled."""
+        async with self.session_factory() as session:
+            claimed = await claim(session, self.platform, self.worker, self.clock(), self.batch)
+        for item in claimed:
+            await self._deliver_one(item)
+        return len(claimed)
+
+    async def drain(self) -> int:
+        """Deliver everything that is due now (used by the terminal chat after each line)."""
+        total = 0
+        while handled := await self.drain_once():
+            total += handled
+        return total
+
+    async def _deliver_one(self, item: Claimed) -> None:
+        try:
+            await self.deliver(item.message)
+        except RetryLater as exc:
+            wait = min(exc.seconds, self.max_retry_after)
+            async with self.session_factory() as session:
+                await release(
+                    session,
+                    item.id,
+                    self.clock() + timedelta(seconds=wait),
+                    str(exc),
+                    count_attempt=False,
+                )
+        except Unreachable as exc:
+            logger.info("chat %s on %s is unreachable: %s", item.chat_id, self.platform, exc)
+            async with self.session_factory() as session:
+                await mark_unreachable(
+                    session, self.platform, item.chat_id, self.clock(), str(exc)
+                )
+        except PermanentFailure as exc:
+            logger.warning("outbox message %s refused: %s", item.id, exc)
+            async with self.session_factory() as session:
+                await fail(session, item.id, str(exc))
+        except Exception as exc:  # network errors, 5xx, anything unexpected: back off
+            level = logging.INFO if isinstance(exc, TransientError) else logging.WARNING
+            logger.log(
+                level, "outbox message %s failed (attempt %s): %r", item.id, item.attempts, exc
+            )
+            async with self.session_factory() as session:
+                if item.attempts >= MAX_ATTEMPTS:
+                    await fail(session, item.id, repr(exc))
+                else:
+                    await release(
+                        session,
+                        item.id,
+                        self.clock() + timedelta(seconds=backoff(item.attempts)),
+                        repr(exc),
+                    )
+        else:
+            async with self.session_factory() as session:
+                await mark_sent(session, item.id, self.clock())
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the next queued message is due, if any is waiting."""
+        async with self.session_factory() as session:
+            when = await session.scalar(
+                select(OutboxMessage.not_before)
+                .where(
+                    OutboxMessage.platform == self.platform,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .order_by(OutboxMessage.not_before)
+                .limit(1)
+            )
+        if when is None:
+            return None
+        return max(0.0, (when - self.clock()).total_seconds())
+
+    async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
+        """Drain until `stop` is set; sleep until woken, the next due message, or `idle`."""
+        while not stop.is_set():
+            try:
+                if await self.drain_once():
+                    continue
+                due = await self.next_due_in()
+            except Exception:
+                logger.exception("outbox sender for %s failed; retrying", self.platform)
+                due = idle
+            timeout = idle if due is None else min(idle, max(due, 0.05))
+            self._wake.clear()
+            waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+            _done, pending = await asyncio.wait(
+                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()

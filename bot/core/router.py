@@ -1,0 +1,142 @@
+"""Routers: each feature module declares its commands, button actions, flows and menu entries.
+
+`bot/app.py` includes one router per feature; the dispatcher looks things up in the merged
+tables. Buttons route by action id, never by their (translated) label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from bot.core.flow import Flow
+
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+
+CommandHandler = Callable[["Context"], Awaitable[None]]
+ButtonHandler = Callable[["Context", str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    handler: CommandHandler
+    description: str  # an N_() string, translated where it is shown
+    in_private: bool = True
+    in_groups: bool = False
+    needs_consent: bool = True
+    listed: bool = True  # shown in /help and in the platform's command menu
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonAction:
+    action: str
+    handler: ButtonHandler
+    needs_consent: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A main-menu button; `intents` empty means it is shown to everyone."""
+
+    action: str
+    label: str  # an N_() string
+    order: int = 100
+    intents: frozenset[str] = frozenset()
+    value: str = ""
+
+
+@dataclass
+class Router:
+    name: str
+    commands: dict[str, Command] = field(default_factory=dict)
+    buttons: dict[str, ButtonAction] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    menu: list[MenuEntry] = field(default_factory=list)
+
+    def command(
+        self,
+        name: str,
+        description: str,
+        *,
+        in_private: bool = True,
+        in_groups: bool = False,
+        needs_consent: bool = True,
+        listed: bool = True,
+    ) -> Callable[[CommandHandler], CommandHandler]:
+        def register(handler: CommandHandler) -> CommandHandler:
+            self.commands[name] = Command(
+                name, handler, description, in_private, in_groups, needs_consent, listed
+            )
+            return handler
+
+        return register
+
+    def button(
+        self, action: str, *, needs_consent: bool = True
+    ) -> Callable[[ButtonHandler], ButtonHandler]:
+        def register(handler: ButtonHandler) -> ButtonHandler:
+            self.buttons[action] = ButtonAction(action, handler, needs_consent)
+            return handler
+
+        return register
+
+    def add_flow(self, flow: Flow) -> Flow:
+        self.flows[flow.name] = flow
+        return flow
+
+    def menu_entry(
+        self,
+        action: str,
+        label: str,
+        *,
+        order: int = 100,
+        intents: Iterable[str] = (),
+        value: str = "",
+    ) -> None:
+        self.menu.append(MenuEntry(action, label, order, frozenset(intents), value))
+
+
+def _merge(owner: str, table: dict[str, T], items: dict[str, T]) -> None:
+    for key, item in items.items():
+        if key in table:
+            raise ValueError(f"{owner}: {key!r} is registered twice")
+        table[key] = item
+
+
+class RouteTable:
+    """All routers merged; duplicate names are a programming error caught at start-up."""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self.commands: dict[str, Command] = {}
+        self.buttons: dict[str, ButtonAction] = {}
+        self.flows: dict[str, Flow] = {}
+        self.steps: dict[str, Flow] = {}
+        self.menu: list[MenuEntry] = []
+        for router in routers:
+            _merge(router.name, self.commands, router.commands)
+            _merge(router.name, self.buttons, router.buttons)
+            _merge(router.name, self.flows, router.flows)
+            for flow in router.flows.values():
+                for state in flow.steps:
+                    if state in self.steps or state in self.buttons:
+                        raise ValueError(f"{router.name}: state {state!r} is registered twice")
+                    self.steps[state] = flow
+            self.menu.extend(router.menu)
+        self.menu.sort(key=lambda entry: entry.order)
+
+    def menu_for(self, intent: str | None) -> list[MenuEntry]:
+        return [
+            e for e in self.menu if not e.intents or (intent is not None and intent in e.intents)
+        ]
+
+    def listed_commands(self, *, group: bool) -> list[Command]:
+        return [
+            c
+            for c in self.commands.values()
+            if c.listed and (c.in_groups if group else c.in_private)
+        ]

@@ -1,0 +1,55 @@
+"""What a handler may reach besides its update: settings, database, routes, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.core.router import RouteTable
+from bot.core.types import Capabilities
+from db.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+
+ContextHook = Callable[["Context"], Awaitable[None]]
+GroupAdminCheck = Callable[[str, str], Awaitable[bool]]
+
+
+@dataclass
+class Hooks:
+    """Answers the core needs from the flows without importing them (set by `bot.app`)."""
+
+    consent_version: int
+    ask_for_consent: ContextHook
+    not_understood: ContextHook
+
+
+@dataclass
+class Services:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    routes: RouteTable
+    hooks: Hooks
+    capabilities: dict[str, Capabilities] = field(default_factory=dict)
+    clock: Callable[[], datetime] = utcnow
+    #: Called after a commit that queued outbox messages, so senders wake up at once.
+    outbox_listeners: list[Callable[[], None]] = field(default_factory=list)
+    #: Per platform: is this user an admin of that group chat? (asked of the platform)
+    group_admin_checks: dict[str, GroupAdminCheck] = field(default_factory=dict)
+
+    def capabilities_of(self, platform: str) -> Capabilities:
+        return self.capabilities.get(platform, Capabilities())
+
+    async def is_group_admin(self, platform: str, chat_id: str, user_id: str) -> bool:
+        check = self.group_admin_checks.get(platform)
+        return bool(check and await check(chat_id, user_id))
+
+    def outbox_changed(self) -> None:
+        for listener in self.outbox_listeners:
+            listener()

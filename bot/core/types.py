@@ -1,0 +1,141 @@
+"""Neutral event and reply types shared by all transports and flows.
+
+Handlers see only these, never a Telegram `Update` or a nio event, so one flow serves every
+messenger. `raw` keeps the platform's object for debugging and is never used for routing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ChatKind(enum.StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+class Format(enum.StrEnum):
+    """How a reply's text is to be read: plain text, or our small HTML subset (b, i, a, code)."""
+
+    PLAIN = "plain"
+    HTML = "html"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Someone who wrote to the bot: known by platform and the platform's user id."""
+
+    platform: str
+    user_id: str
+    display_name: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    platform: str
+    chat_id: str
+    kind: ChatKind = ChatKind.PRIVATE
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """A pressed button, as the transport saw it: an opaque token or a numbered choice.
+
+    The core resolves the token on the server side; nothing in it is trusted.
+    """
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update: a text (maybe a command), or a button press, in a chat."""
+
+    actor: Actor
+    chat: Chat
+    text: str | None = None
+    button: ButtonPress | None = None
+    reply_to_bot: bool = False
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def command(self) -> str | None:
+        """`/start@lotse_bot arg` → `start`; `!help` (Matrix) → `help`; otherwise None."""
+        if not self.text or self.text[:1] not in "/!":
+            return None
+        head = self.text[1:].split(maxsplit=1)[0] if len(self.text) > 1 else ""
+        name = head.split("@", 1)[0].lower()
+        return name if name and name.replace("_", "").isalnum() and name.isascii() else None
+
+    @property
+    def args(self) -> str:
+        """What follows the command, e.g. the payload of `/start <payload>`."""
+        if self.command is None or not self.text:
+            return ""
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the reader. Routed by `action` (+ `value`), never by its label."""
+
+    action: str
+    label: str
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message the bot sends: text in the reader's language, its buttons and format."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    format: Format = Format.PLAIN
+    attachment: Attachment | None = None
+
+    @property
+    def flat_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+@dataclass(frozen=True, slots=True)
+class SentButton:
+    """A button as delivered: its label and the opaque token that stands for it."""
+
+    label: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A reply ready for a transport: its buttons already replaced by server-side tokens."""
+
+    chat_id: str
+    text: str
+    buttons: tuple[tuple[SentButton, ...], ...] = ()
+    format: Format = Format.PLAIN
+    attachment: Attachment | None = None
+    rtl: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a transport can show, declared up front instead of failing at run time."""
+
+    inline_buttons: bool = False
+    edits: bool = False
+    native_polls: bool = False
+    html: bool = False
+    files: bool = True

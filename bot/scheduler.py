@@ -1,0 +1,91 @@
+"""Scheduled work on APScheduler 3 with a persistent job store in the bot's own database.
+
+Job functions are module-level and take only plain ids, so a job stored before a restart runs
+after it. They reach the running app through `current_app()`, set when the scheduler starts.
+APScheduler 3's SQLAlchemy job store is synchronous, so it gets a sync engine on the same
+database (sqlite3 or psycopg).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine, make_url
+
+from bot.app import App
+from bot.core.buttons import purge_expired
+from db.models import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+JOBS_TABLE = "scheduler_jobs"
+SENT_RETENTION = timedelta(days=30)
+
+_app: App | None = None
+
+
+def current_app() -> App:
+    if _app is None:
+        raise RuntimeError("the scheduler is not running")
+    return _app
+
+
+def sync_engine_for(url: str) -> Engine:
+    """The same database through a synchronous driver, for APScheduler's job store."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return create_sync_engine(parsed.set(drivername="sqlite"))
+    return create_sync_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+
+
+def create_scheduler(app: App) -> AsyncIOScheduler:
+    store = SQLAlchemyJobStore(
+        engine=sync_engine_for(app.settings.database_url), tablename=JOBS_TABLE
+    )
+    return AsyncIOScheduler(
+        jobstores={"default": store},
+        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+        timezone=app.settings.timezone,
+    )
+
+
+async def housekeeping() -> None:
+    """Forget expired button tokens and delivered outbox messages after a while."""
+    app = current_app()
+    now = app.services.clock()
+    async with app.session_factory() as session:
+        tokens = await purge_expired(session, now)
+        result = await session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.SENT,
+                OutboxMessage.sent_at < now - SENT_RETENTION,
+            )
+        )
+        await session.commit()
+    removed = getattr(result, "rowcount", 0)
+    logger.info("housekeeping: %s button tokens and %s sent messages removed", tokens, removed)
+
+
+def install_jobs(scheduler: AsyncIOScheduler) -> None:
+    scheduler.add_job(
+        housekeeping, "cron", hour=4, minute=17, id="housekeeping", replace_existing=True
+    )
+
+
+async def run_scheduler(app: App, stop: asyncio.Event) -> None:
+    global _app
+    _app = app
+    scheduler = create_scheduler(app)
+    install_jobs(scheduler)
+    scheduler.start()
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        _app = None

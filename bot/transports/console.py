@@ -1,0 +1,120 @@
+"""The terminal chat: try Lotse without a messenger account, and script it in tests and demos.
+
+Input lines:  `NAME> text` (private chat of NAME with the bot), `NAME@GROUP> text` (NAME in
+group GROUP), or plain `text` (the last speaker). Output: a `[to NAME]` or `[to #GROUP]` header,
+the text, then buttons as `  [1] Label`. Each line is handled completely, including the
+messages it causes for other people, before the next line is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import AsyncIterator, Iterable
+from typing import TextIO
+
+from sqlalchemy import select
+
+from bot.app import App
+from bot.core.outbox import OutboxSender
+from bot.core.types import Actor, Capabilities, Chat, ChatKind, Incoming, OutgoingMessage
+from bot.transports.text import numbered_buttons, plain_text, without_isolates
+from db.models import ChatRecord
+
+PLATFORM = "console"
+CAPABILITIES = Capabilities(inline_buttons=False, edits=False, native_polls=False, html=False)
+
+_SPEAKER = re.compile(r"^(?P<name>[\w.\-]{1,64})(?:@(?P<group>[\w.\-]{1,64}))?>\s?(?P<text>.*)$")
+
+
+class ConsoleTransport:
+    def __init__(
+        self,
+        app: App,
+        *,
+        user: str = "you",
+        language: str | None = None,
+        output: TextIO | None = None,
+    ) -> None:
+        self.app = app
+        self.speaker = user
+        self.group: str | None = None
+        self.language = language
+        self.output = output or sys.stdout
+        self.sender = OutboxSender(app.session_factory, PLATFORM, self.deliver)
+        app.services.capabilities[PLATFORM] = CAPABILITIES
+        app.services.group_admin_checks[PLATFORM] = self.is_group_admin
+
+    async def is_group_admin(self, chat_id: str, user_id: str) -> bool:
+        """In the terminal chat, whoever spoke first in a group administers it."""
+        async with self.app.session_factory() as session:
+            creator = await session.scalar(
+                select(ChatRecord.created_by).where(
+                    ChatRecord.platform == PLATFORM, ChatRecord.platform_chat_id == chat_id
+                )
+            )
+        return creator == user_id
+
+    def parse(self, line: str) -> Incoming | None:
+        line = line.rstrip("\r\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            return None
+        match = _SPEAKER.match(line)
+        if match:
+            self.speaker, self.group = match["name"], match["group"]
+            text = match["text"]
+        else:
+            text = line
+        actor = Actor(PLATFORM, self.speaker, self.speaker, self.language)
+        if self.group:
+            chat = Chat(PLATFORM, f"#{self.group}", ChatKind.GROUP, self.group)
+        else:
+            chat = Chat(PLATFORM, self.speaker, ChatKind.PRIVATE)
+        return Incoming(actor, chat, text=text, raw=line)
+
+    def render(self, message: OutgoingMessage) -> str:
+        lines = [f"[to {message.chat_id}]", plain_text(message)]
+        if message.attachment is not None:
+            lines.append(
+                f"  (file: {message.attachment.filename}, {len(message.attachment.content)} bytes)"
+            )
+        lines += numbered_buttons(message)
+        return without_isolates("\n".join(lines)) + "\n"
+
+    async def deliver(self, message: OutgoingMessage) -> None:
+        self.output.write(self.render(message))
+        self.output.flush()
+
+    async def handle_line(self, line: str) -> None:
+        incoming = self.parse(line)
+        if incoming is None:
+            return
+        for message in await self.app.dispatcher.handle(incoming):
+            await self.deliver(message)
+        await self.sender.drain()
+
+    async def run(self, lines: AsyncIterator[str] | Iterable[str] | None = None) -> None:
+        """Handle every line until the input ends; deliver what was queued before we started."""
+        await self.sender.drain()
+        if lines is None:
+            lines = _stdin_lines()
+        if isinstance(lines, AsyncIterator):
+            async for line in lines:
+                await self.handle_line(line)
+        else:
+            for line in lines:
+                await self.handle_line(line)
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield line

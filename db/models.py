@@ -1,0 +1,235 @@
+"""The data model. Times are UTC; people are keyed by (platform, platform user id)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Intent(enum.StrEnum):
+    """What brought someone here; decides their main menu."""
+
+    VOLUNTEER = "volunteer"
+    ORGANISATION = "organisation"
+    SEEKING_HELP = "seeking_help"
+
+
+class Role(enum.StrEnum):
+    COORDINATOR = "coordinator"
+    VOLUNTEER = "volunteer"
+    ORG_MEMBER = "org_member"
+    ORG_ADMIN = "org_admin"
+
+
+class OrganisationKind(enum.StrEnum):
+    WELCOME_INITIATIVE = "welcome_initiative"
+    SELF_ORGANISATION = "self_organisation"
+    COUNSELLING_CENTRE = "counselling_centre"
+    JOB_CENTRE = "job_centre"
+    HOUSING_OFFICE = "housing_office"
+    SHELTER = "shelter"
+    COMPANY = "company"
+    UNIVERSITY = "university"
+    HOUSING_COOPERATIVE = "housing_cooperative"
+
+
+class OrganisationStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    intent: Mapped[str | None] = mapped_column(String(32))
+    consent_version: Mapped[int | None] = mapped_column(Integer)
+    consent_at: Mapped[datetime | None]
+    consent_declined_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[PersonRole]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def has_role(self, role: Role) -> bool:
+        return any(r.role == role for r in self.roles)
+
+    def has_consented(self, version: int) -> bool:
+        return self.consent_version is not None and self.consent_version >= version
+
+
+class PersonRole(Base):
+    __tablename__ = "person_roles"
+    __table_args__ = (UniqueConstraint("person_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="roles")
+
+
+class ChatRecord(Base):
+    """A private or group chat the bot has seen; groups can carry their own language."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("platform", "platform_chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_chat_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_by: Mapped[str | None] = mapped_column(String(255))  # platform user id
+    unreachable_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlowState(Base):
+    """Where a conversation stands, so a restart in the middle of a flow loses nothing."""
+
+    __tablename__ = "flow_states"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ButtonToken(Base):
+    """What a button stands for, kept on our side: a transport only ever carries the token.
+
+    `person_id` set means only that person may press it (a button in a group meant for one
+    member); `state` set means it answers that flow step and goes stale once the flow moves on.
+    """
+
+    __tablename__ = "button_tokens"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Keyboard(Base):
+    """The latest buttons shown in a chat, for transports that answer by number or label."""
+
+    __tablename__ = "keyboards"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    buttons: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [[label, token], …]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to deliver later, stored in the same transaction as the change that caused it.
+
+    A sender claims it (status `sending` with a lease), delivers, and only then marks it `sent`;
+    a crash in between lets the lease run out and the message is claimed again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "platform", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Organisation(Base):
+    """A partner of the network: an initiative, a counselling centre, an authority, a company."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=OrganisationStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyValue(Base):
+    """Small bits of process state that must survive a restart (sync tokens, versions)."""
+
+    __tablename__ = "key_values"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

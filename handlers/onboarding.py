@@ -1,0 +1,179 @@
+"""First contact: /start → language → privacy consent → what brings you here → main menu.
+
+onboarding.language  --choice-->  onboarding.consent
+onboarding.consent   --agree--->  onboarding.intent
+                     --decline->  END (only the refusal is stored)
+onboarding.intent    --choice-->  END (main menu for that intent)
+"""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.flow import END, Answer, Flow, Step
+from bot.core.i18n import (
+    LANGUAGE_NAMES,
+    N_,
+    SHIPPED_LANGUAGES,
+    _,
+    isolate,
+    match_language,
+    set_locale,
+)
+from bot.core.router import Router
+from bot.core.types import Button
+from db.models import Intent
+from handlers.privacy import (
+    NOTICE_VERSION,
+    consent_buttons,
+    declined_text,
+    notice_text,
+    record_consent,
+)
+
+router = Router("onboarding")
+
+LANGUAGE_STATE = "onboarding.language"
+CONSENT_STATE = "onboarding.consent"
+INTENT_STATE = "onboarding.intent"
+
+INTENT_LABELS = {
+    Intent.VOLUNTEER: N_("I want to volunteer"),
+    Intent.ORGANISATION: N_("I act for an initiative or organisation"),
+    Intent.SEEKING_HELP: N_("I am looking for help or information"),
+}
+
+
+def language_buttons(action: str) -> list[list[Button]]:
+    """Languages named in themselves, two to a row."""
+    buttons = [Button(action, LANGUAGE_NAMES[code], code) for code in SHIPPED_LANGUAGES]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def language_from_text(text: str) -> str | None:
+    """Accept a typed language name ("Deutsch", "english") or code ("uk") as well."""
+    typed = text.strip().casefold()
+    for code, name in LANGUAGE_NAMES.items():
+        if typed == name.casefold():
+            return code
+    return match_language(typed) if typed.isascii() and len(typed) <= 8 else None
+
+
+async def ask_language(ctx: Context) -> None:
+    """Greet and offer the languages."""
+    ctx.reply(
+        _(
+            "Welcome to {network}! I connect volunteers, initiatives and people looking for "
+            "help in our city."
+        ).format(network=isolate(ctx.settings.network_name))
+        + "\n\n"
+        + _("Which language would you like me to use?"),
+        language_buttons(LANGUAGE_STATE),
+    )
+
+
+async def on_language(ctx: Context, answer: Answer) -> str | None:
+    """Store the chosen language and switch to it at once."""
+    code = answer.value if answer.is_button else language_from_text(answer.text or "")
+    if code not in SHIPPED_LANGUAGES:
+        ctx.reply(_("Please choose one of the languages below."))
+        return LANGUAGE_STATE
+    ctx.person.language = code
+    set_locale(code)
+    return CONSENT_STATE
+
+
+async def ask_consent(ctx: Context) -> None:
+    """Show the short privacy notice and ask for explicit consent."""
+    ctx.reply(
+        notice_text(ctx.settings.network_name) + "\n\n" + _("Do you agree?"),
+        consent_buttons(CONSENT_STATE),
+    )
+
+
+async def on_consent(ctx: Context, answer: Answer) -> str | None:
+    """Agree → continue; decline → keep only the refusal and explain."""
+    if answer.value not in ("yes", "no"):
+        ctx.reply(_("Please answer with one of the buttons: I agree, or No, thanks."))
+        return CONSENT_STATE
+    record_consent(ctx, answer.value == "yes")
+    if answer.value == "no":
+        ctx.reply(declined_text())
+        return END
+    return INTENT_STATE
+
+
+async def ask_intent(ctx: Context) -> None:
+    """Ask what brings the person here; the answer decides their main menu."""
+    ctx.reply(
+        _("What brings you here?"),
+        [Button(INTENT_STATE, _(label), intent.value) for intent, label in INTENT_LABELS.items()],
+    )
+
+
+async def on_intent(ctx: Context, answer: Answer) -> str | None:
+    """Remember the intent and show the main menu that fits it."""
+    from handlers.common import show_main_menu
+
+    if answer.value not in {i.value for i in Intent}:
+        ctx.reply(_("Please choose one of the options below."))
+        return INTENT_STATE
+    ctx.person.intent = answer.value
+    ctx.reply(INTENT_WELCOME[Intent(answer.value)]())
+    await show_main_menu(ctx)
+    return END
+
+
+INTENT_WELCOME = {
+    Intent.VOLUNTEER: lambda: _(
+        "Great that you want to help! Here you can tell us what you can do, and you will get "
+        "offers that fit you."
+    ),
+    Intent.ORGANISATION: lambda: _(
+        "Welcome! Here your initiative can find volunteers, share events and reach the "
+        "other partners of the network."
+    ),
+    Intent.SEEKING_HELP: lambda: _(
+        "Welcome! Here you can find counselling services and offers in your language, or "
+        "talk to a person from our team."
+    ),
+}
+
+ONBOARDING = router.add_flow(
+    Flow(
+        name="onboarding",
+        first=LANGUAGE_STATE,
+        steps={
+            LANGUAGE_STATE: Step(ask_language, on_language),
+            CONSENT_STATE: Step(ask_consent, on_consent),
+            INTENT_STATE: Step(ask_intent, on_intent),
+        },
+    )
+)
+
+
+@router.command("start", N_("Start, or go back to the main menu"), needs_consent=False)
+async def start(ctx: Context) -> None:
+    """New or not yet consented: the onboarding. Known: back to the main menu."""
+    from handlers.common import show_main_menu
+
+    person = ctx.person
+    if person.has_consented(NOTICE_VERSION) and person.intent:
+        await ctx.end_flow()
+        ctx.reply(_("Welcome back!"))
+        await show_main_menu(ctx)
+        return
+    if person.has_consented(NOTICE_VERSION):
+        await ctx.start_flow(ONBOARDING, at=INTENT_STATE)
+        return
+    if person.language:
+        await ctx.start_flow(ONBOARDING, at=CONSENT_STATE)
+        return
+    await ctx.start_flow(ONBOARDING)
+
+
+@router.button("onboarding.change_intent")
+async def change_intent(ctx: Context, _value: str) -> None:
+    await ctx.start_flow(ONBOARDING, at=INTENT_STATE)
+
+
+router.menu_entry("onboarding.change_intent", N_("Change what brings me here"), order=900)

@@ -1,0 +1,129 @@
+"""The privacy notice and consent.
+
+Consent is stored with the notice's version and the time. Raising NOTICE_VERSION makes the bot
+ask everyone again before they use anything that stores data. Declining is respected: we keep
+only the fact that the person declined, and explain what cannot work without consent.
+"""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.i18n import N_, _, isolate
+from bot.core.router import Router
+from bot.core.types import Button
+
+NOTICE_VERSION = 1
+
+router = Router("privacy")
+
+
+def notice_text(network: str) -> str:
+    """The full notice; short enough to read in a chat."""
+    return "\n\n".join(
+        [
+            _("Privacy notice (version {version})").format(version=NOTICE_VERSION),
+            _(
+                "{network} is run by the volunteer agency that coordinates refugee aid in our "
+                "city. To connect you with volunteers, initiatives and counselling services, this "
+                "bot stores your messenger ID, your language and what you tell it in its flows "
+                "(for example your skills or your question)."
+            ).format(network=isolate(network)),
+            _(
+                "Only the agency's coordinators can see this data. Your contact details are never "
+                "passed on unless you and the other person have both agreed."
+            ),
+            _(
+                "Your data stays stored until you delete it. You can ask the coordinators at any "
+                "time what is stored about you, and have it corrected or deleted."
+            ),
+            _("Without your consent the bot stores nothing except that you declined."),
+        ]
+    )
+
+
+def consent_buttons(action: str = "privacy.consent") -> list[Button]:
+    """Agree/decline; a flow passes its own state as the action so the step gets the answer."""
+    return [Button(action, _("I agree"), "yes"), Button(action, _("No, thanks"), "no")]
+
+
+async def ask_for_consent(ctx: Context) -> None:
+    """Shown when someone tries something that needs consent they have not (yet) given."""
+    ctx.reply(
+        _("Before I can do that, I need your consent to store your data.")
+        + "\n\n"
+        + notice_text(ctx.settings.network_name),
+        consent_buttons(),
+    )
+
+
+def record_consent(ctx: Context, agreed: bool) -> None:
+    person = ctx.person
+    now = ctx.services.clock()
+    if agreed:
+        person.consent_version = NOTICE_VERSION
+        person.consent_at = now
+        person.consent_declined_at = None
+        if ctx.incoming.actor.display_name:
+            person.display_name = ctx.incoming.actor.display_name[:128]
+    else:
+        # Keep nothing but the refusal itself.
+        person.consent_version = None
+        person.consent_at = None
+        person.consent_declined_at = now
+        person.display_name = None
+        person.language = None
+        person.timezone = None
+        person.intent = None
+
+
+def declined_text() -> str:
+    return _(
+        "Understood. I have stored only that you declined, nothing else.\n"
+        "Without your consent I cannot sign you up as a volunteer, pass on your requests or "
+        "send you offers and news. You can still read /help and /privacy.\n"
+        "If you change your mind, send /start."
+    )
+
+
+@router.command("privacy", N_("Read the privacy notice"), in_groups=True, needs_consent=False)
+async def show_privacy(ctx: Context) -> None:
+    """Show the notice; offer consent to those who have not given it."""
+    text = notice_text(ctx.settings.network_name)
+    if ctx.person.has_consented(NOTICE_VERSION) and ctx.person.consent_at is not None:
+        from bot.core.i18n import format_datetime
+
+        ctx.reply(
+            text
+            + "\n\n"
+            + _("You agreed on {date}.").format(date=format_datetime(ctx.person.consent_at))
+        )
+    elif ctx.is_group:
+        ctx.reply(text)
+    else:
+        ctx.reply(text, consent_buttons())
+
+
+@router.button("privacy.show", needs_consent=False)
+async def privacy_button(ctx: Context, _value: str) -> None:
+    await show_privacy(ctx)
+
+
+@router.button("privacy.consent", needs_consent=False)
+async def consent_button(ctx: Context, value: str) -> None:
+    """Consent given or declined outside the onboarding (e.g. after a notice change)."""
+    from handlers.common import show_main_menu
+    from handlers.onboarding import INTENT_STATE, ONBOARDING
+
+    if value not in ("yes", "no"):
+        ctx.reply(_("This button is no longer valid. Send /help to see what I can do."))
+        return
+    record_consent(ctx, value == "yes")
+    if value == "no":
+        await ctx.end_flow()
+        ctx.reply(declined_text())
+        return
+    ctx.reply(_("Thank you! Your consent is stored."))
+    if ctx.person.intent is None:
+        await ctx.start_flow(ONBOARDING, at=INTENT_STATE)
+    else:
+        await show_main_menu(ctx)

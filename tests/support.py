@@ -1,0 +1,154 @@
+"""Test helpers: a controllable clock and a conversation driven through a fake transport.
+
+The fake transport shows what a person would see: each chat's messages with their buttons.
+People press buttons by label (as they would tap them), or type a number on transports that
+show numbered options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.app import App
+from bot.core.i18n import FSI, PDI, RLM
+from bot.core.outbox import OutboxSender
+from bot.core.types import (
+    Actor,
+    ButtonPress,
+    Capabilities,
+    Chat,
+    ChatKind,
+    Incoming,
+    OutgoingMessage,
+)
+from bot.transports.text import plain_text
+
+
+class Clock:
+    """Now, under the test's control."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def visible(text: str) -> str:
+    """Text as the eye reads it: without the invisible direction marks."""
+    return text.replace(RLM, "").replace(FSI, "").replace(PDI, "")
+
+
+@dataclass
+class Seen:
+    chat_id: str
+    message: OutgoingMessage
+
+    @property
+    def text(self) -> str:
+        return visible(plain_text(self.message))
+
+    @property
+    def buttons(self) -> list[str]:
+        return [visible(b.label) for row in self.message.buttons for b in row]
+
+    def token(self, label: str) -> str:
+        for row in self.message.buttons:
+            for button in row:
+                if visible(button.label) == label:
+                    return button.token
+        raise AssertionError(f"no button {label!r} in {self.buttons}")
+
+
+@dataclass
+class Conversation:
+    app: App
+    platform: str = "fake"
+    inline_buttons: bool = True
+    log: list[Seen] = field(default_factory=list)
+    languages: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.app.services.capabilities[self.platform] = Capabilities(
+            inline_buttons=self.inline_buttons
+        )
+        self.app.services.group_admin_checks[self.platform] = self._is_admin
+        self.admins: set[tuple[str, str]] = set()
+        self.sender = OutboxSender(
+            self.app.session_factory, self.platform, self._deliver, clock=self.app.services.clock
+        )
+
+    async def _is_admin(self, chat_id: str, user_id: str) -> bool:
+        return (chat_id, user_id) in self.admins
+
+    async def _deliver(self, message: OutgoingMessage) -> None:
+        self.log.append(Seen(message.chat_id, message))
+
+    def _chat(self, user: str, group: str | None) -> Chat:
+        if group:
+            return Chat(self.platform, f"#{group}", ChatKind.GROUP, group)
+        return Chat(self.platform, user, ChatKind.PRIVATE)
+
+    async def send(self, incoming: Incoming) -> list[Seen]:
+        start = len(self.log)
+        for message in await self.app.dispatcher.handle(incoming):
+            self.log.append(Seen(message.chat_id, message))
+        await self.sender.drain()
+        return self.log[start:]
+
+    async def say(
+        self,
+        user: str,
+        text: str,
+        *,
+        group: str | None = None,
+        lang: str | None = None,
+        reply_to_bot: bool = False,
+    ) -> list[Seen]:
+        if lang:
+            self.languages[user] = lang
+        actor = Actor(self.platform, user, user.capitalize(), self.languages.get(user))
+        return await self.send(
+            Incoming(actor, self._chat(user, group), text=text, reply_to_bot=reply_to_bot)
+        )
+
+    async def press(
+        self, user: str, label: str, *, group: str | None = None, chat_id: str | None = None
+    ) -> list[Seen]:
+        """Tap the button with this label on the latest message in that chat that has it."""
+        target = chat_id or (f"#{group}" if group else user)
+        for seen in reversed(self.log):
+            if seen.chat_id == target and label in seen.buttons:
+                return await self.tap(user, seen.token(label), group=group)
+        raise AssertionError(f"no button {label!r} in chat {target}: {self.transcript(target)}")
+
+    async def tap(self, user: str, token: str, *, group: str | None = None) -> list[Seen]:
+        actor = Actor(self.platform, user, user.capitalize(), self.languages.get(user))
+        return await self.send(Incoming(actor, self._chat(user, group), button=ButtonPress(token)))
+
+    def messages(self, chat_id: str) -> list[Seen]:
+        return [seen for seen in self.log if seen.chat_id == chat_id]
+
+    def last(self, chat_id: str) -> Seen:
+        messages = self.messages(chat_id)
+        assert messages, f"nothing was sent to {chat_id}"
+        return messages[-1]
+
+    def transcript(self, chat_id: str) -> str:
+        return "\n---\n".join(
+            seen.text + "".join(f"\n  [{b}]" for b in seen.buttons)
+            for seen in self.messages(chat_id)
+        )
+
+
+def t(language: str, message: str, **fields: object) -> str:
+    """The message as a reader of `language` sees it (translated, fields filled in)."""
+    from bot.core.i18n import gettext, use_locale
+
+    with use_locale(language):
+        text = gettext(message)
+    return visible(text.format(**fields) if fields else text)

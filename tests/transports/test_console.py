@@ -1,0 +1,114 @@
+"""The terminal chat, driven as a subprocess with a piped script, as people and CI use it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import t
+
+pytestmark = pytest.mark.slow
+
+
+def lotse(
+    args: list[str], data_dir: Path, stdin: str = "", extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "TELEGRAM_", "MATRIX_"))
+    }
+    env.update(
+        {
+            "LOTSE_DATA_DIR": str(data_dir),
+            "LOTSE_NETWORK_NAME": "Netzwerk Wiesenfeld",
+            "LOTSE_COORDINATORS": "console:carla",
+            **(extra_env or {}),
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=data_dir,
+        timeout=120,
+    )
+
+
+def test_piped_onboarding_in_german_and_a_group(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "# a comment, then an empty line",
+            "",
+            "anna> /start",
+            "1",  # Deutsch
+            t("de", "I agree"),  # the label works as well as the number
+            "1",
+            "bert@helfer> /help",
+            "anna> /privacy",
+        ]
+    )
+    result = lotse(["chat", "--lang", "de"], tmp_path, script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("[to anna]\n")
+    assert "  [1] Deutsch\n  [2] English\n  [3] العربية" in out
+    assert t("de", "What brings you here?") in out
+    assert f"  [1] {t('de', 'I want to volunteer')}" in out
+    assert "[to #helfer]\n" + t("de", "Here is what I can do:") in out
+    assert out.count(t("de", "Privacy notice (version {version})", version=1)) == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_run_continues_where_the_first_left_off(tmp_path: Path) -> None:
+    first = lotse(["chat", "--user", "samir", "--lang", "ar"], tmp_path, "/start\n3\n")
+    assert first.returncode == 0, first.stderr
+    assert t("ar", "Do you agree?") in first.stdout.replace("\u200f", "")
+    second = lotse(["chat", "--user", "samir"], tmp_path, "1\n3\n")
+    assert second.returncode == 0, second.stderr
+    out = second.stdout.replace("\u200f", "")
+    assert t("ar", "What brings you here?") in out
+    assert t("ar", "What would you like to do?") in out
+
+
+def test_wrong_configuration_is_one_clear_line(tmp_path: Path) -> None:
+    result = lotse(["chat"], tmp_path, "", {"LOTSE_TIMEZONE": "Mars/Olympus"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "lotse: configuration error: LOTSE_TIMEZONE: unknown time zone 'Mars/Olympus'"
+    )
+    result = lotse(["chat", "--lang", "xx"], tmp_path, "")
+    assert result.returncode == 2 and "--lang" in result.stderr
+
+
+def test_run_without_messengers_explains_how_to_configure(tmp_path: Path) -> None:
+    result = lotse(["run"], tmp_path)
+    assert result.returncode == 1
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "MATRIX_HOMESERVER" in result.stderr
+    assert "lotse chat" in result.stderr
+
+
+def test_run_with_demo_chat_opens_the_terminal_chat_on_the_demo(tmp_path: Path) -> None:
+    result = lotse(["run", "--demo-chat"], tmp_path, "/start\n")
+    assert result.returncode == 0, result.stderr
+    assert "[to you]" in result.stdout and "Deutsch" in result.stdout
+    assert "Demo network loaded: 18 organisations added" in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["chat"], ["demo"], ["db"], ["db", "upgrade"]])
+def test_help_for_every_command(tmp_path: Path, args: list[str]) -> None:
+    result = lotse([*args, "--help"], tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: lotse")
+
+
+def test_demo_is_idempotent_and_db_upgrade_works(tmp_path: Path) -> None:
+    assert lotse(["db", "upgrade"], tmp_path).returncode == 0
+    first = lotse(["demo"], tmp_path)
+    second = lotse(["demo"], tmp_path)
+    assert "18 organisations added, 0 updated" in first.stderr
+    assert "0 organisations added, 18 updated" in second.stderr
