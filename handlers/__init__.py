@@ -6,6 +6,6 @@ from bot.core.router import Router
 
 
 def all_routers() -> list[Router]:
-    from handlers import common, language, onboarding, privacy
+    from handlers import common, groups, language, onboarding, privacy
 
-    return [onboarding.router, privacy.router, language.router, common.router]
+    return [onboarding.router, privacy.router, language.router, groups.router, common.router]

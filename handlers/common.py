@@ -39,6 +39,16 @@ async def help_button(ctx: Context, _value: str) -> None:
     await help_command(ctx)
 
 
+@router.deep_link("help", needs_consent=False)
+async def help_link(ctx: Context, _argument: str) -> None:
+    await help_command(ctx)
+
+
+@router.deep_link("menu")
+async def menu_link(ctx: Context, _argument: str) -> None:
+    await show_main_menu(ctx)
+
+
 @router.command("menu", N_("Show the main menu"))
 async def menu_command(ctx: Context) -> None:
     await show_main_menu(ctx)

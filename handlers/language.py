@@ -70,6 +70,11 @@ async def language_command(ctx: Context) -> None:
     await ctx.start_flow(LANGUAGE)
 
 
+@router.deep_link("language", needs_consent=False)
+async def language_link(ctx: Context, _argument: str) -> None:
+    await language_command(ctx)
+
+
 @router.button("language.menu", needs_consent=False)
 async def language_button(ctx: Context, _value: str) -> None:
     await language_command(ctx)

@@ -8,6 +8,7 @@ onboarding.intent    --choice-->  END (main menu for that intent)
 
 from __future__ import annotations
 
+from bot.core import deeplinks
 from bot.core.context import Context
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import (
@@ -119,7 +120,13 @@ async def on_intent(ctx: Context, answer: Answer) -> str | None:
         return INTENT_STATE
     ctx.person.intent = answer.value
     ctx.reply(INTENT_WELCOME[Intent(answer.value)]())
-    await show_main_menu(ctx)
+    pending = ctx.data.get("deep_link")
+    target = deeplinks.parse(ctx.services.routes, pending) if pending else None
+    await ctx.end_flow()
+    if target is not None:
+        await target.link.handler(ctx, target.argument)
+    else:
+        await show_main_menu(ctx)
     return END
 
 
@@ -153,22 +160,36 @@ ONBOARDING = router.add_flow(
 
 @router.command("start", N_("Start, or go back to the main menu"), needs_consent=False)
 async def start(ctx: Context) -> None:
-    """New or not yet consented: the onboarding. Known: back to the main menu."""
+    """New or not yet consented: the onboarding. Known: back to the main menu.
+
+    `/start <payload>` comes from a deep link; its target opens at once where it needs no
+    consent or the person has given it, otherwise right after the onboarding.
+    """
     from handlers.common import show_main_menu
 
     person = ctx.person
-    if person.has_consented(NOTICE_VERSION) and person.intent:
+    target = None
+    if ctx.incoming.args:
+        target = deeplinks.parse(ctx.services.routes, ctx.incoming.args)
+        if target is None:
+            ctx.reply(_("This link is not valid or no longer works."))
+    onboarded = person.has_consented(NOTICE_VERSION) and bool(person.intent)
+    if target is not None and (onboarded or not target.link.needs_consent):
+        await ctx.end_flow()
+        await target.link.handler(ctx, target.argument)
+        return
+    if onboarded:
         await ctx.end_flow()
         ctx.reply(_("Welcome back!"))
         await show_main_menu(ctx)
         return
+    pending = {"deep_link": ctx.incoming.args} if target is not None else {}
     if person.has_consented(NOTICE_VERSION):
-        await ctx.start_flow(ONBOARDING, at=INTENT_STATE)
-        return
-    if person.language:
-        await ctx.start_flow(ONBOARDING, at=CONSENT_STATE)
-        return
-    await ctx.start_flow(ONBOARDING)
+        await ctx.start_flow(ONBOARDING, at=INTENT_STATE, **pending)
+    elif person.language:
+        await ctx.start_flow(ONBOARDING, at=CONSENT_STATE, **pending)
+    else:
+        await ctx.start_flow(ONBOARDING, **pending)
 
 
 @router.button("onboarding.change_intent")

@@ -103,6 +103,11 @@ async def show_privacy(ctx: Context) -> None:
         ctx.reply(text, consent_buttons())
 
 
+@router.deep_link("privacy", needs_consent=False)
+async def privacy_link(ctx: Context, _argument: str) -> None:
+    await show_privacy(ctx)
+
+
 @router.button("privacy.show", needs_consent=False)
 async def privacy_button(ctx: Context, _value: str) -> None:
     await show_privacy(ctx)
@@ -124,6 +129,9 @@ async def consent_button(ctx: Context, value: str) -> None:
         return
     ctx.reply(_("Thank you! Your consent is stored."))
     if ctx.person.intent is None:
-        await ctx.start_flow(ONBOARDING, at=INTENT_STATE)
+        pending = ctx.data.get("deep_link") if ctx.flow_state is not None else None
+        await ctx.start_flow(
+            ONBOARDING, at=INTENT_STATE, **({"deep_link": pending} if pending else {})
+        )
     else:
         await show_main_menu(ctx)

@@ -19,6 +19,7 @@ from bot.core.types import (
     Capabilities,
     Chat,
     ChatKind,
+    Handled,
     Incoming,
     OutgoingMessage,
 )
@@ -71,6 +72,7 @@ class Conversation:
     inline_buttons: bool = True
     log: list[Seen] = field(default_factory=list)
     languages: dict[str, str] = field(default_factory=dict)
+    handled: list[Handled] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.app.services.capabilities[self.platform] = Capabilities(
@@ -95,7 +97,9 @@ class Conversation:
 
     async def send(self, incoming: Incoming) -> list[Seen]:
         start = len(self.log)
-        for message in await self.app.dispatcher.handle(incoming):
+        handled = await self.app.dispatcher.handle(incoming)
+        self.handled.append(handled)
+        for message in handled.all_messages(incoming.chat.chat_id):
             self.log.append(Seen(message.chat_id, message))
         await self.sender.drain()
         return self.log[start:]

@@ -42,6 +42,9 @@ class Context:
     flow_state: FlowState | None = None
     replies: list[PendingReply] = field(default_factory=list)
     queued: int = 0
+    notice: str | None = None
+    answered_step: bool = False
+    _flow_generation: int = 0  # bumped when a flow starts or ends
 
     # --- who and where -------------------------------------------------------------------
     @property
@@ -76,6 +79,10 @@ class Context:
                 make_reply(text, buttons, format, attachment), None if anyone else self.person.id
             )
         )
+
+    def notify(self, text: str) -> None:
+        """A short remark about the button just pressed (a toast where the platform has one)."""
+        self.notice = directed(text)
 
     async def send_to(
         self,
@@ -143,6 +150,7 @@ class Context:
         state = at or flow.first
         if state not in flow.steps:
             raise ValueError(f"{state!r} is not a state of flow {flow.name}")
+        self._flow_generation += 1
         if self.flow_state is not None and self.flow_state not in self.session.new:
             self.flow_state.state = state
             self.flow_state.data = dict(data)
@@ -183,9 +191,14 @@ class Context:
         if flow is None:  # a state from an older version of the bot
             await self.end_flow()
             return
-        await self.goto(await flow.steps[state].handle(self, answer))
+        generation = self._flow_generation
+        next_state = await flow.steps[state].handle(self, answer)
+        if self._flow_generation != generation:
+            return  # the step ended this flow or started another one itself
+        await self.goto(next_state)
 
     async def end_flow(self) -> None:
+        self._flow_generation += 1
         if self.flow_state is not None:
             if self.flow_state in self.session.new:
                 self.session.expunge(self.flow_state)

@@ -22,7 +22,7 @@ from bot.core.flow import Answer
 from bot.core.i18n import _, is_rtl, resolve_language, set_locale
 from bot.core.router import Command
 from bot.core.services import Services
-from bot.core.types import ChatKind, Incoming, OutgoingMessage, Reply
+from bot.core.types import ChatKind, Handled, Incoming, OutgoingMessage, Reply
 from db.models import ChatRecord, Person, PersonRole, Role
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def handle(self, incoming: Incoming) -> list[OutgoingMessage]:
+    async def handle(self, incoming: Incoming) -> Handled:
         """Handle one update and return the direct replies for the transport to send."""
         settings = self.services.settings
         set_locale(
@@ -70,10 +70,10 @@ class Dispatcher:
             apology = make_reply(
                 _("Sorry, something went wrong on our side. Please try again in a moment.")
             )
-            return [OutgoingMessage(incoming.chat.chat_id, apology.text, rtl=is_rtl())]
+            return Handled([OutgoingMessage(incoming.chat.chat_id, apology.text, rtl=is_rtl())])
         if ctx.queued:
             self.services.outbox_changed()
-        return outgoing
+        return Handled(outgoing, ctx.notice, ctx.answered_step)
 
     # --- loading -------------------------------------------------------------------------
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
@@ -156,6 +156,11 @@ class Dispatcher:
         if incoming.button is not None:
             await self._press(ctx, incoming.button.token)
             return
+        if incoming.event is not None:
+            handler = routes.events.get(incoming.event)
+            if handler is not None:
+                await handler(ctx)
+            return
         text = clean_text(incoming.text or "")
         if len(text) > MAX_INPUT_LENGTH:
             ctx.reply(
@@ -216,21 +221,22 @@ class Dispatcher:
             now=self.services.clock(),
         )
         if resolved is button_tokens.Rejection.FOREIGN:
-            ctx.reply(_("This button is meant for someone else."), anyone=True)
+            ctx.notify(_("This button is meant for someone else."))
             return
         if isinstance(resolved, button_tokens.Rejection):
-            ctx.reply(_("This button is no longer valid. Send /help to see what I can do."))
+            ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
             return
         routes = self.services.routes
         if resolved.action in routes.steps:
             if ctx.state != resolved.action:
-                ctx.reply(_("This question has already been answered or has expired."))
+                ctx.notify(_("This question has already been answered or has expired."))
                 return
+            ctx.answered_step = True
             await ctx.handle_answer(Answer(value=resolved.value))
             return
         action = routes.buttons.get(resolved.action)
         if action is None:
-            ctx.reply(_("This button is no longer valid. Send /help to see what I can do."))
+            ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
             return
         if action.needs_consent and not await self._consented(ctx):
             return

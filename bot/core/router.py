@@ -19,6 +19,15 @@ if TYPE_CHECKING:
 
 CommandHandler = Callable[["Context"], Awaitable[None]]
 ButtonHandler = Callable[["Context", str], Awaitable[None]]
+EventHandler = Callable[["Context"], Awaitable[None]]
+DeepLinkHandler = Callable[["Context", str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeepLink:
+    prefix: str
+    handler: DeepLinkHandler
+    needs_consent: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,30 @@ class Router:
     buttons: dict[str, ButtonAction] = field(default_factory=dict)
     flows: dict[str, Flow] = field(default_factory=dict)
     menu: list[MenuEntry] = field(default_factory=list)
+    events: dict[str, EventHandler] = field(default_factory=dict)
+    deep_links: dict[str, DeepLink] = field(default_factory=dict)
+
+    def on_event(self, name: str) -> Callable[[EventHandler], EventHandler]:
+        """Handle a chat event such as "bot_added" (the bot was added to a group)."""
+
+        def register(handler: EventHandler) -> EventHandler:
+            self.events[name] = handler
+            return handler
+
+        return register
+
+    def deep_link(
+        self, prefix: str, *, needs_consent: bool = True
+    ) -> Callable[[DeepLinkHandler], DeepLinkHandler]:
+        """Handle `/start <prefix>` or `/start <prefix>_<argument>` (a t.me link's payload)."""
+        if not prefix.isalnum() or not prefix.isascii():
+            raise ValueError(f"deep-link prefix {prefix!r} must be ASCII letters and digits")
+
+        def register(handler: DeepLinkHandler) -> DeepLinkHandler:
+            self.deep_links[prefix] = DeepLink(prefix, handler, needs_consent)
+            return handler
+
+        return register
 
     def command(
         self,
@@ -117,10 +150,14 @@ class RouteTable:
         self.flows: dict[str, Flow] = {}
         self.steps: dict[str, Flow] = {}
         self.menu: list[MenuEntry] = []
+        self.events: dict[str, EventHandler] = {}
+        self.deep_links: dict[str, DeepLink] = {}
         for router in routers:
             _merge(router.name, self.commands, router.commands)
             _merge(router.name, self.buttons, router.buttons)
             _merge(router.name, self.flows, router.flows)
+            _merge(router.name, self.events, router.events)
+            _merge(router.name, self.deep_links, router.deep_links)
             for flow in router.flows.values():
                 for state in flow.steps:
                     if state in self.steps or state in self.buttons:

@@ -60,6 +60,8 @@ class Incoming:
     text: str | None = None
     button: ButtonPress | None = None
     reply_to_bot: bool = False
+    #: A chat event instead of a message: "bot_added" (to a group), "bot_removed".
+    event: str | None = None
     raw: Any = field(default=None, compare=False, repr=False)
 
     @property
@@ -128,6 +130,26 @@ class OutgoingMessage:
     format: Format = Format.PLAIN
     attachment: Attachment | None = None
     rtl: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What handling one update produced, for the transport to show.
+
+    `notice` is a short remark about a button press (a stale or foreign button): Telegram shows
+    it as the callback's toast, other transports as a message. `answered_step` tells a
+    transport that can edit messages that the pressed keyboard has done its job.
+    """
+
+    messages: list[OutgoingMessage] = field(default_factory=list)
+    notice: str | None = None
+    answered_step: bool = False
+
+    def all_messages(self, chat_id: str) -> list[OutgoingMessage]:
+        """Messages plus the notice as a message, for transports without toasts."""
+        if self.notice is None:
+            return list(self.messages)
+        return [OutgoingMessage(chat_id, self.notice), *self.messages]
 
 
 @dataclass(frozen=True, slots=True)

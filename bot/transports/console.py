@@ -90,7 +90,8 @@ class ConsoleTransport:
         incoming = self.parse(line)
         if incoming is None:
             return
-        for message in await self.app.dispatcher.handle(incoming):
+        handled = await self.app.dispatcher.handle(incoming)
+        for message in handled.all_messages(incoming.chat.chat_id):
             await self.deliver(message)
         await self.sender.drain()
 

@@ -229,3 +229,37 @@ async def test_a_failing_handler_apologises_and_the_bot_goes_on(
     seen = await chat.say("uwe", "/start")
     assert seen[0].buttons[0] == "Deutsch"
     assert common  # the real handler module is untouched
+
+
+async def test_deep_links_open_the_bot_at_a_place(chat: Conversation) -> None:
+    # needs no consent: opens at once, even for someone new
+    seen = await chat.say("neu", "/start privacy", lang="de")
+    assert seen[0].text.startswith(t("de", "Privacy notice (version {version})", version=1))
+    # needs consent: the onboarding first, then the place the link pointed to
+    seen = await chat.say("ana", "/start menu", lang="en")
+    assert "Which language" in seen[0].text
+    await chat.press("ana", "English")
+    await chat.press("ana", "I agree")
+    seen = await chat.press("ana", "I want to volunteer")
+    assert seen[-1].text == "What would you like to do?"
+    # a deep link to a flow does not ask its question twice
+    seen = await chat.say("ana", "/start language")
+    assert [s.text for s in seen] == ["Which language would you like me to use?"]
+    # malformed or unknown payloads are refused clearly
+    for payload in ("need_<script>", "x" * 65, "nonsense_1"):
+        seen = await chat.say("ana", f"/start {payload}")
+        assert seen[0].text == "This link is not valid or no longer works."
+        assert seen[-1].text == "What would you like to do?"
+
+
+async def test_bot_added_to_a_group_greets_it(chat: Conversation, app: App) -> None:
+    from bot.core.types import Actor, Chat, ChatKind, Incoming
+
+    incoming = Incoming(
+        Actor("fake", "anna", "Anna", "ar"),
+        Chat("fake", "#nachbarn", ChatKind.GROUP, "Nachbarn"),
+        event="bot_added",
+    )
+    seen = await chat.send(incoming)
+    assert seen[0].chat_id == "#nachbarn"
+    assert "/language" in seen[0].text and "Netzwerk Wiesenfeld" in seen[0].text
