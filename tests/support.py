@@ -149,7 +149,7 @@ class Conversation:
         )
 
 
-def t(language: str, message: str, **fields: object) -> str:
+def t(language: str, message: str, /, **fields: object) -> str:
     """The message as a reader of `language` sees it (translated, fields filled in)."""
     from bot.core.i18n import gettext, use_locale
 

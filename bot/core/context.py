@@ -106,10 +106,24 @@ class Context:
         with use_locale(chat.language or self.settings.default_language):
             reply = render()
             rtl = is_rtl()
-        await self._enqueue(chat.platform, chat.platform_chat_id, reply, None, rtl)
+        await self._enqueue(
+            chat.platform,
+            chat.platform_chat_id,
+            reply,
+            None,
+            rtl,
+            is_group=chat.kind == ChatKind.GROUP,
+        )
 
     async def _enqueue(
-        self, platform: str, chat_id: str, reply: Reply, person_id: int | None, rtl: bool
+        self,
+        platform: str,
+        chat_id: str,
+        reply: Reply,
+        person_id: int | None,
+        rtl: bool,
+        *,
+        is_group: bool = False,
     ) -> None:
         sent = await button_tokens.mint(
             self.session,
@@ -122,7 +136,9 @@ class Context:
         enqueue(
             self.session,
             platform,
-            OutgoingMessage(chat_id, reply.text, sent, reply.format, reply.attachment, rtl),
+            OutgoingMessage(
+                chat_id, reply.text, sent, reply.format, reply.attachment, rtl, is_group=is_group
+            ),
             person_id=person_id,
         )
         self.queued += 1

@@ -272,6 +272,7 @@ class Dispatcher:
                     reply.format,
                     reply.attachment,
                     rtl,
+                    is_group=ctx.is_group,
                 )
             )
         return outgoing

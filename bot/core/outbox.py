@@ -59,6 +59,7 @@ def to_payload(message: OutgoingMessage) -> dict[str, Any]:
         "buttons": [[[b.label, b.token] for b in row] for row in message.buttons],
         "format": message.format.value,
         "rtl": message.rtl,
+        "group": message.is_group,
     }
     if message.attachment is not None:
         payload["attachment"] = {
@@ -69,7 +70,9 @@ def to_payload(message: OutgoingMessage) -> dict[str, Any]:
     return payload
 
 
-def from_payload(chat_id: str, payload: dict[str, Any]) -> OutgoingMessage:
+def from_payload(
+    chat_id: str, payload: dict[str, Any], outbox_id: int | None = None
+) -> OutgoingMessage:
     attachment = None
     if payload.get("attachment"):
         a = payload["attachment"]
@@ -83,6 +86,8 @@ def from_payload(chat_id: str, payload: dict[str, Any]) -> OutgoingMessage:
         format=Format(payload.get("format", "plain")),
         attachment=attachment,
         rtl=bool(payload.get("rtl")),
+        outbox_id=outbox_id,
+        is_group=bool(payload.get("group")),
     )
 
 
@@ -160,7 +165,11 @@ async def claim(
     return sorted(
         (
             Claimed(
-                row.id, platform, row.chat_id, row.attempts, from_payload(row.chat_id, row.payload)
+                row.id,
+                platform,
+                row.chat_id,
+                row.attempts,
+                from_payload(row.chat_id, row.payload, row.id),
             )
             for row in rows
         ),
@@ -171,7 +180,7 @@ async def claim(
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
         .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None)
     )
     await session.commit()
@@ -195,7 +204,9 @@ async def release(
     if not count_attempt:
         values["attempts"] = OutboxMessage.attempts - 1
     await session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
+        .values(**values)
     )
     await session.commit()
 
@@ -203,7 +214,7 @@ async def release(
 async def fail(session: AsyncSession, message_id: int, error: str) -> None:
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
         .values(status=OutboxStatus.FAILED, claimed_until=None, last_error=error[:500])
     )
     await session.commit()
@@ -255,6 +266,8 @@ class OutboxSender:
         clock: Callable[[], datetime] = utcnow,
         batch: int = 50,
         max_retry_after: float = 600.0,
+        concurrency: int = 8,
+        retry_base: float = 2.0,
     ) -> None:
         self.session_factory = session_factory
         self.platform = platform
@@ -263,17 +276,33 @@ class OutboxSender:
         self.clock = clock
         self.batch = batch
         self.max_retry_after = max_retry_after
+        self.concurrency = concurrency
+        self.retry_base = retry_base
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def drain_once(self) -> int:
-        """Claim one batch and try each message once; return how many were handled."""
+        """Claim one batch and try each message once; return how many were handled.
+
+        Chats are served concurrently (a slow or rate-limited chat does not hold up the
+        others), each chat's messages in order.
+        """
         async with self.session_factory() as session:
             claimed = await claim(session, self.platform, self.worker, self.clock(), self.batch)
+        by_chat: dict[str, list[Claimed]] = {}
         for item in claimed:
-            await self._deliver_one(item)
+            by_chat.setdefault(item.chat_id, []).append(item)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def serve(items: list[Claimed]) -> None:
+            async with gate:
+                for item in items:
+                    if not await self._deliver_one(item):
+                        break  # the chat is gone; mark_unreachable dropped the rest
+
+        await asyncio.gather(*(serve(items) for items in by_chat.values()))
         return len(claimed)
 
     async def drain(self) -> int:
@@ -283,7 +312,8 @@ class OutboxSender:
             total += handled
         return total
 
-    async def _deliver_one(self, item: Claimed) -> None:
+    async def _deliver_one(self, item: Claimed) -> bool:
+        """Try one message; False when its chat turned out to be unreachable."""
         try:
             await self.deliver(item.message)
         except RetryLater as exc:
@@ -302,6 +332,7 @@ class OutboxSender:
                 await mark_unreachable(
                     session, self.platform, item.chat_id, self.clock(), str(exc)
                 )
+            return False
         except PermanentFailure as exc:
             logger.warning("outbox message %s refused: %s", item.id, exc)
             async with self.session_factory() as session:
@@ -318,12 +349,35 @@ class OutboxSender:
                     await release(
                         session,
                         item.id,
-                        self.clock() + timedelta(seconds=backoff(item.attempts)),
+                        self.clock() + timedelta(seconds=backoff(item.attempts, self.retry_base)),
                         repr(exc),
                     )
         else:
             async with self.session_factory() as session:
                 await mark_sent(session, item.id, self.clock())
+        return True
+
+    async def recover(self) -> int:
+        """After a crash of this worker: its claims were never delivered, free them now.
+
+        (Another worker's claims are left to their lease; they may still be working.)
+        """
+        async with self.session_factory() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.platform == self.platform,
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.claimed_by == self.worker,
+                )
+                .values(
+                    status=OutboxStatus.PENDING,
+                    claimed_until=None,
+                    attempts=OutboxMessage.attempts - 1,
+                )
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def next_due_in(self) -> float | None:
         """Seconds until the next queued message is due, if any is waiting."""
@@ -343,6 +397,11 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Drain until `stop` is set; sleep until woken, the next due message, or `idle`."""
+        recovered = await self.recover()
+        if recovered:
+            logger.info(
+                "%s: %s messages claimed before a crash are queued again", self.platform, recovered
+            )
         while not stop.is_set():
             try:
                 if await self.drain_once():

@@ -42,6 +42,8 @@ class Services:
     outbox_listeners: list[Callable[[], None]] = field(default_factory=list)
     #: Per platform: is this user an admin of that group chat? (asked of the platform)
     group_admin_checks: dict[str, GroupAdminCheck] = field(default_factory=dict)
+    #: Per platform: a link that opens the bot with a deep-link payload (t.me/<bot>?start=…).
+    link_builders: dict[str, Callable[[str], str]] = field(default_factory=dict)
 
     def capabilities_of(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, Capabilities())
@@ -49,6 +51,10 @@ class Services:
     async def is_group_admin(self, platform: str, chat_id: str, user_id: str) -> bool:
         check = self.group_admin_checks.get(platform)
         return bool(check and await check(chat_id, user_id))
+
+    def deep_link(self, platform: str, payload: str) -> str | None:
+        build = self.link_builders.get(platform)
+        return build(payload) if build else None
 
     def outbox_changed(self) -> None:
         for listener in self.outbox_listeners:

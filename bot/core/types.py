@@ -130,6 +130,9 @@ class OutgoingMessage:
     format: Format = Format.PLAIN
     attachment: Attachment | None = None
     rtl: bool = False
+    #: Set when the message comes from the outbox (pacing keeps reservations by it).
+    outbox_id: int | None = None
+    is_group: bool = False
 
 
 @dataclass(frozen=True, slots=True)

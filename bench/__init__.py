@@ -1,0 +1,1 @@
+"""Benchmarks: they print their figures; targets are in each module's docstring."""

@@ -1,0 +1,400 @@
+"""Telegram through python-telegram-bot: updates in, neutral events to the dispatcher, replies
+and outbox messages out as HTML with inline keyboards.
+
+Long polling by default; webhook mode when LOTSE_WEBHOOK_URL is set (with a secret token that
+PTB's webhook server checks on every request). Updates are handled concurrently across chats
+and in order within a chat. Outbox delivery is paced inside Telegram's limits (30 messages/s
+overall, one per second per chat, 20 per minute per group); a 429 re-queues the message for
+its `retry_after` instead of sleeping on it, a 403 marks the chat unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import defaultdict
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
+
+from bot.app import App
+from bot.core.i18n import SHIPPED_LANGUAGES, _, use_locale
+from bot.core.outbox import (
+    OutboxSender,
+    PermanentFailure,
+    RetryLater,
+    TransientError,
+    Unreachable,
+)
+from bot.core.types import (
+    Actor,
+    ButtonPress,
+    Capabilities,
+    Chat,
+    ChatKind,
+    Handled,
+    Incoming,
+    OutgoingMessage,
+)
+from bot.transports.pacing import Pacer, SendLimits
+from bot.transports.telegram_text import split, to_html
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+CAPABILITIES = Capabilities(inline_buttons=True, edits=True, native_polls=True, html=True)
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+MAX_RETRY_AFTER = 300.0
+
+
+class TelegramTransport:
+    def __init__(
+        self,
+        app: App,
+        *,
+        limits: SendLimits | None = None,
+        worker: str = "main",
+        poll_timeout: float = 10.0,
+    ) -> None:
+        self.app = app
+        settings = app.settings
+        if not settings.telegram_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        base = settings.telegram_api_url
+        self.application: Application = self._build(settings.telegram_token, base, poll_timeout)
+        self.poll_timeout = poll_timeout
+        self.username = ""
+        self.pacer = Pacer(limits or SendLimits())
+        self.sender = OutboxSender(
+            app.session_factory,
+            PLATFORM,
+            self.deliver,
+            worker=worker,
+            clock=app.services.clock,
+            max_retry_after=MAX_RETRY_AFTER,
+        )
+        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        services = app.services
+        services.capabilities[PLATFORM] = CAPABILITIES
+        services.group_admin_checks[PLATFORM] = self.is_group_admin
+        services.link_builders[PLATFORM] = self.deep_link
+        services.outbox_listeners.append(self.sender.wake)
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    @staticmethod
+    def _build(token: str, base: str, poll_timeout: float) -> Application:
+        return (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .request(HTTPXRequest(connection_pool_size=32, read_timeout=30))
+            .get_updates_request(HTTPXRequest(read_timeout=poll_timeout + 10))
+            .concurrent_updates(64)
+            .build()
+        )
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await self.application.initialize()  # getMe: checks the token
+                break
+            except (NetworkError, TimedOut) as exc:
+                logger.warning("Telegram is not reachable (%s); retrying in %.0fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+        self.username = self.application.bot.username or ""
+        await self.set_commands()
+        await self.application.start()
+        settings = self.app.settings
+        updater = self.application.updater
+        assert updater is not None
+        if settings.webhook_url:
+            secret = settings.webhook_secret or secrets.token_urlsafe(32)
+            await updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            logger.info(
+                "Telegram webhook listening on %s:%s",
+                settings.webhook_listen,
+                settings.webhook_port,
+            )
+        else:
+            await updater.start_polling(
+                timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES
+            )
+            logger.info("Telegram long polling as @%s", self.username)
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        sender = asyncio.create_task(self.sender.run(stop), name="telegram-outbox")
+        try:
+            await stop.wait()
+        finally:
+            stop.set()
+            await sender
+            await self.stop()
+
+    # --- platform questions --------------------------------------------------------------
+    async def is_group_admin(self, chat_id: str, user_id: str) -> bool:
+        try:
+            member = await self.application.bot.get_chat_member(int(chat_id), int(user_id))
+        except TelegramError as exc:
+            logger.info("getChatMember failed for %s: %s", chat_id, exc)
+            return False
+        return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+    def deep_link(self, payload: str) -> str:
+        return f"https://t.me/{self.username}?start={payload}"
+
+    async def set_commands(self) -> None:
+        """The command menu in every shipped language; groups get their subset."""
+        routes = self.app.services.routes
+        bot = self.application.bot
+        for language in (None, *SHIPPED_LANGUAGES):
+            with use_locale(language or self.app.settings.default_language):
+                private = [
+                    BotCommand(c.name, _(c.description)[:256])
+                    for c in routes.listed_commands(group=False)
+                ]
+                group = [
+                    BotCommand(c.name, _(c.description)[:256])
+                    for c in routes.listed_commands(group=True)
+                ]
+            code = language or ""
+            await bot.set_my_commands(
+                private, scope=BotCommandScopeAllPrivateChats(), language_code=code or None
+            )
+            await bot.set_my_commands(
+                group, scope=BotCommandScopeAllGroupChats(), language_code=code or None
+            )
+
+    # --- updates in ----------------------------------------------------------------------
+    def to_incoming(self, update: Update) -> Incoming | None:
+        """A neutral event for the dispatcher, or None for what is not for us."""
+        if update.callback_query is not None:
+            return self._callback_incoming(update.callback_query)
+        if update.my_chat_member is not None:
+            change = update.my_chat_member
+            if change.chat.type == ChatType.PRIVATE:
+                return None
+            joined = change.new_chat_member.status in (
+                ChatMemberStatus.MEMBER,
+                ChatMemberStatus.ADMINISTRATOR,
+            )
+            left = change.new_chat_member.status in (
+                ChatMemberStatus.LEFT,
+                ChatMemberStatus.BANNED,
+            )
+            was_in = change.old_chat_member.status in (
+                ChatMemberStatus.MEMBER,
+                ChatMemberStatus.ADMINISTRATOR,
+                ChatMemberStatus.RESTRICTED,
+            )
+            if joined and not was_in:
+                event = "bot_added"
+            elif left:
+                event = "bot_removed"
+            else:
+                return None
+            user = change.from_user
+            return Incoming(
+                Actor(PLATFORM, str(user.id), user.first_name, user.language_code),
+                self._chat(change.chat),
+                event=event,
+                raw=update,
+            )
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return None
+        if message.migrate_to_chat_id or message.migrate_from_chat_id:
+            return None
+        text = message.text or ""
+        if text.startswith("/"):
+            head = text.split(maxsplit=1)[0]
+            if "@" in head and head.split("@", 1)[1].lower() != self.username.lower():
+                return None  # a command for another bot in the same group
+        reply_to = message.reply_to_message
+        reply_to_bot = bool(
+            reply_to is not None
+            and reply_to.from_user is not None
+            and reply_to.from_user.id == self.application.bot.id
+        )
+        if message.chat.type != ChatType.PRIVATE and not message.text:
+            return None  # photos and joins in groups are not for us
+        user = message.from_user
+        return Incoming(
+            Actor(PLATFORM, str(user.id), user.first_name, user.language_code),
+            self._chat(message.chat),
+            text=text,
+            reply_to_bot=reply_to_bot,
+            raw=update,
+        )
+
+    def _callback_incoming(self, query: CallbackQuery) -> Incoming | None:
+        if query.message is None:
+            return None
+        user = query.from_user
+        return Incoming(
+            Actor(PLATFORM, str(user.id), user.first_name, user.language_code),
+            self._chat(query.message.chat),
+            button=ButtonPress(query.data or ""),
+            raw=query,
+        )
+
+    @staticmethod
+    def _chat(chat: object) -> Chat:
+        from telegram import Chat as TgChat
+
+        assert isinstance(chat, TgChat)
+        kind = ChatKind.PRIVATE if chat.type == ChatType.PRIVATE else ChatKind.GROUP
+        return Chat(PLATFORM, str(chat.id), kind, chat.title)
+
+    async def _on_update(self, update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update, Update):
+            return
+        incoming = self.to_incoming(update)
+        query = update.callback_query
+        if incoming is None:
+            if query is not None:
+                await self._answer(query, None)
+            return
+        async with self._chat_locks[incoming.chat.chat_id]:
+            handled = await self.app.dispatcher.handle(incoming)
+            if query is not None:
+                await self._answer(query, handled.notice)
+                if handled.answered_step and isinstance(query.message, Message):
+                    await self._remove_keyboard(query.message)
+            await self._send_replies(incoming, handled)
+        if not self._chat_locks[incoming.chat.chat_id].locked():
+            self._chat_locks.pop(incoming.chat.chat_id, None)
+
+    async def _answer(self, query: CallbackQuery, notice: str | None) -> None:
+        """Every callback query is answered, or the person's button keeps spinning."""
+        try:
+            await query.answer(text=notice[:200] if notice else None)
+        except TelegramError as exc:
+            logger.info("answerCallbackQuery failed: %s", exc)
+
+    async def _remove_keyboard(self, message: Message) -> None:
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except TelegramError as exc:
+            logger.debug("could not remove a keyboard: %s", exc)
+
+    async def _send_replies(self, incoming: Incoming, handled: Handled) -> None:
+        for message in handled.messages:
+            try:
+                async with self.pacer.overall_slot():
+                    await self.send(message)
+            except RetryAfter as exc:
+                logger.warning("direct reply rate limited; queueing it (%s)", exc)
+                await self._queue_instead(message)
+            except Forbidden:
+                return
+            except TelegramError as exc:
+                logger.warning("direct reply to %s failed: %s", incoming.chat.chat_id, exc)
+
+    async def _queue_instead(self, message: OutgoingMessage) -> None:
+        from bot.core.outbox import enqueue
+
+        async with self.app.session_factory() as session:
+            enqueue(session, PLATFORM, message)
+            await session.commit()
+        self.sender.wake()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        logger.error("error in the Telegram update loop: %r", context.error)
+
+    # --- messages out --------------------------------------------------------------------
+    async def send(self, message: OutgoingMessage) -> None:
+        """Send one neutral message: a file first if any, then the text in pieces."""
+        bot = self.application.bot
+        chat_id = int(message.chat_id)
+        markup = None
+        if message.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b.label[:64], callback_data=b.token) for b in row]
+                    for row in message.buttons
+                ]
+            )
+        if message.attachment is not None:
+            await bot.send_document(
+                chat_id,
+                InputFile(message.attachment.content, filename=message.attachment.filename),
+            )
+        pieces = split(to_html(message))
+        for index, piece in enumerate(pieces):
+            await bot.send_message(
+                chat_id,
+                piece,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if index == len(pieces) - 1 else None,
+            )
+
+    async def deliver(self, message: OutgoingMessage) -> None:
+        """Outbox delivery inside Telegram's limits; errors become the outbox's verdicts."""
+        wait = self.pacer.wait_for_chat(message.chat_id, message.is_group, message.outbox_id)
+        if wait > 0:
+            raise RetryLater(wait, "pacing")
+        try:
+            async with self.pacer.overall_slot():
+                await self.send(message)
+        except RetryAfter as exc:
+            after = exc.retry_after
+            seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+            self.pacer.block(message.chat_id, seconds)
+            raise RetryLater(seconds, str(exc)) from exc
+        except Forbidden as exc:
+            raise Unreachable(str(exc)) from exc
+        except ChatMigrated as exc:
+            raise PermanentFailure(f"chat moved to {exc.new_chat_id}") from exc
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                raise Unreachable(str(exc)) from exc
+            raise PermanentFailure(str(exc)) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise TransientError(str(exc)) from exc
+        finally:
+            self.pacer.chat_done(message.chat_id, message.is_group)

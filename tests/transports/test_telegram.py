@@ -1,0 +1,170 @@
+"""Lotse on Telegram: real python-telegram-bot over HTTP against a fake Bot API server that
+checks every request against the official API description."""
+
+from __future__ import annotations
+
+from bot.core.i18n import SHIPPED_LANGUAGES
+from bot.core.types import OutgoingMessage
+from bot.testing.telegram_api import FakeBotAPI
+from bot.transports.telegram import TelegramTransport
+from tests.support import t, visible
+
+ANNA, OLENA, BERT = 501, 502, 503
+GROUP = -1001234
+
+
+async def test_onboarding_in_german(telegram: TelegramTransport, bot_api: FakeBotAPI) -> None:
+    bot_api.says(ANNA, "/start", language="de")
+    [welcome] = await bot_api.wait_sent(ANNA)
+    assert "Netzwerk Wiesenfeld" in welcome.text
+    assert [label for label, _ in welcome.buttons][:2] == ["Deutsch", "English"]
+    assert all(len(data.encode()) <= 64 for _, data in welcome.buttons)
+
+    press = bot_api.presses(ANNA, welcome, "Deutsch")
+    notice = (await bot_api.wait_sent(ANNA, 2))[1]
+    assert t("de", "Privacy notice (version {version})", version=1) in notice.text
+    await bot_api.wait_for(lambda: press["callback_query"]["id"] in bot_api.callback_answers)
+    # the answered question loses its keyboard, so it cannot be answered twice
+    await bot_api.wait_for(
+        lambda: any(e["message_id"] == welcome.message_id for e in bot_api.edits)
+    )
+
+    bot_api.presses(ANNA, notice, t("de", "I agree"))
+    intent = (await bot_api.wait_sent(ANNA, 3))[2]
+    assert intent.text == t("de", "What brings you here?")
+    bot_api.presses(ANNA, intent, t("de", "I want to volunteer"))
+    sent = await bot_api.wait_sent(ANNA, 5)
+    assert sent[-1].text == t("de", "What would you like to do?")
+    assert all(s.params["parse_mode"] == "HTML" for s in sent)
+
+
+async def test_onboarding_in_ukrainian_by_typing(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    bot_api.says(OLENA, "/start@lotse_test_bot", language="uk")
+    [welcome] = await bot_api.wait_sent(OLENA)
+    assert visible(welcome.text).startswith(
+        t(
+            "uk",
+            "Welcome to {network}! I connect volunteers, initiatives and people looking "
+            "for help in our city.",
+            network="Netzwerk Wiesenfeld",
+        )
+    )
+    bot_api.presses(OLENA, welcome, "Українська", language="uk")
+    notice = (await bot_api.wait_sent(OLENA, 2))[1]
+    bot_api.presses(OLENA, notice, t("uk", "I agree"), language="uk")
+    intent = (await bot_api.wait_sent(OLENA, 3))[2]
+    bot_api.presses(OLENA, intent, t("uk", "I am looking for help or information"), language="uk")
+    sent = await bot_api.wait_sent(OLENA, 5)
+    assert sent[-1].text == t("uk", "What would you like to do?")
+    bot_api.says(OLENA, "/help", language="uk")
+    help_text = (await bot_api.wait_sent(OLENA, 6))[-1]
+    assert t("uk", "Show what I can do") in help_text.text
+
+
+async def test_group_greeting_commands_and_admin_language(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    bot_api.admins.add((GROUP, ANNA))
+    bot_api.bot_added(GROUP, by=ANNA)
+    [greeting] = await bot_api.wait_sent(GROUP)
+    assert "/language" in greeting.text
+
+    bot_api.says(BERT, "/help@some_other_bot", chat_id=GROUP)  # not for us: ignored
+    bot_api.says(BERT, "/help@lotse_test_bot", chat_id=GROUP)
+    sent = await bot_api.wait_sent(GROUP, 2)
+    assert t("de", "Here is what I can do:") in sent[1].text
+
+    bot_api.says(BERT, "/language", chat_id=GROUP)
+    refused = (await bot_api.wait_sent(GROUP, 3))[2]
+    assert refused.text == t("de", "Only an admin of this group can change its language.")
+
+    bot_api.says(ANNA, "/language", chat_id=GROUP)
+    question = (await bot_api.wait_sent(GROUP, 4))[3]
+    # Bert presses Anna's button: told off in a toast, nothing changes
+    press = bot_api.presses(BERT, question, "العربية")
+    await bot_api.wait_for(lambda: press["callback_query"]["id"] in bot_api.callback_answers)
+    answer = bot_api.callback_answers[press["callback_query"]["id"]]
+    assert visible(answer["text"]) == t("de", "This button is meant for someone else.")
+    bot_api.presses(ANNA, question, "العربية")
+    done = (await bot_api.wait_sent(GROUP, 5))[4]
+    assert visible(done.text) == t(
+        "ar", "From now on I will write in {language} in this group.", language="العربية"
+    )
+    # a reply to the bot is addressed to it even without a command (privacy mode)
+    bot_api.says(BERT, "hallo?", chat_id=GROUP, reply_to=done)
+    hint = (await bot_api.wait_sent(GROUP, 6))[5]
+    assert visible(hint.text).startswith(
+        t(
+            "ar",
+            "Sorry, I did not understand that. Send /help "
+            "to see what I can do, or /menu for the main "
+            "menu.",
+        )
+    )
+    bot_api.says(BERT, "just chatting", chat_id=GROUP)
+    bot_api.says(BERT, "/help", chat_id=GROUP)
+    await bot_api.wait_sent(GROUP, 7)
+    assert len(bot_api.sent_to(GROUP)) == 7  # the chatter got no answer
+
+
+async def test_forged_and_stale_buttons_change_nothing(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    bot_api.says(ANNA, "/start", language="en")
+    [welcome] = await bot_api.wait_sent(ANNA)
+    forged = bot_api.presses(ANNA, welcome, "", data="x" * 64, language="en")
+    await bot_api.wait_for(lambda: forged["callback_query"]["id"] in bot_api.callback_answers)
+    assert "no longer valid" in bot_api.callback_answers[forged["callback_query"]["id"]]["text"]
+    bot_api.presses(ANNA, welcome, "English", language="en")
+    await bot_api.wait_sent(ANNA, 2)
+    again = bot_api.presses(ANNA, welcome, "Deutsch", language="en")
+    await bot_api.wait_for(lambda: again["callback_query"]["id"] in bot_api.callback_answers)
+    assert (
+        "already been answered" in bot_api.callback_answers[again["callback_query"]["id"]]["text"]
+    )
+    assert len(bot_api.sent_to(ANNA)) == 2
+
+
+async def test_command_menu_in_every_language(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    for language in SHIPPED_LANGUAGES:
+        private = bot_api.commands[("all_private_chats", language)]
+        group = bot_api.commands[("all_group_chats", language)]
+        names = [c["command"] for c in private]
+        assert {"start", "help", "language", "privacy"} <= set(names)
+        assert "start" not in [c["command"] for c in group]
+        assert {"help", "language"} <= {c["command"] for c in group}
+        help_entry = next(c for c in private if c["command"] == "help")
+        assert visible(help_entry["description"]) == t(language, "Show what I can do")
+    assert ("all_private_chats", "") in bot_api.commands  # fallback for other languages
+
+
+async def test_html_is_escaped_and_long_texts_are_split(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    paragraph = "<b>Tom & Jerry</b> " + "lorem ipsum " * 40
+    text = "\n\n".join([paragraph] * 30)  # about 15,000 characters
+    await telegram.send(OutgoingMessage(str(ANNA), text))
+    sent = bot_api.sent_to(ANNA)
+    assert len(sent) == 5
+    assert all(len(s.params["text"]) <= 4096 for s in sent)
+    # cut between paragraphs only
+    assert all(p == paragraph for s in sent for p in s.text.split("\n\n"))
+    assert sent[0].params["text"].startswith("&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;")
+    assert "".join(s.text for s in sent).replace("\n", "") == text.replace("\n", "")
+
+
+async def test_deep_links(telegram: TelegramTransport, bot_api: FakeBotAPI) -> None:
+    services = telegram.app.services
+    assert services.deep_link("telegram", "privacy") == (
+        "https://t.me/lotse_test_bot?start=privacy"
+    )
+    bot_api.says(ANNA, "/start privacy", language="de")
+    [notice] = await bot_api.wait_sent(ANNA)
+    assert notice.text.startswith(t("de", "Privacy notice (version {version})", version=1))
+    bot_api.says(BERT, "/start ../../etc/passwd", language="en")
+    sent = await bot_api.wait_sent(BERT, 2)
+    assert sent[0].text == "This link is not valid or no longer works."

@@ -1,0 +1,194 @@
+"""Delivery through the outbox on Telegram: inside the limits, honouring 429, retrying 5xx,
+giving up on blocked chats, and neither losing nor repeating messages across a kill."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.config import Settings
+from bot.core.outbox import enqueue
+from bot.core.types import OutgoingMessage
+from bot.testing.telegram_api import FakeBotAPI, Sent
+from bot.transports.pacing import Pacer, SendLimits
+from bot.transports.telegram import TelegramTransport
+from db.models import ChatRecord, OutboxMessage
+
+pytestmark = pytest.mark.slow
+
+
+async def queue(app: App, messages: list[tuple[int, str]]) -> None:
+    async with app.session_factory() as session:
+        for chat_id, text in messages:
+            enqueue(session, "telegram", OutgoingMessage(str(chat_id), text, is_group=chat_id < 0))
+        await session.commit()
+    app.services.outbox_changed()
+
+
+def max_per_second(times: list[float]) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def exactly_once(sent: list[Sent], expected: list[tuple[int, str]]) -> None:
+    got = Counter((s.chat_id, s.text) for s in sent)
+    assert got == Counter(expected), (
+        f"lost: {set(expected) - set(got)}; twice: {[k for k, n in got.items() if n > 1]}"
+    )
+
+
+async def test_300_chats_and_30_to_one_chat_stay_inside_the_limits(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    bot_api.enforce_limits = True  # the server answers 429 if we overstep
+    messages = [(10_000 + i, f"Nachricht {i}") for i in range(300)]
+    messages += [(777, f"an eine Person {i}") for i in range(30)]
+    await queue(telegram.app, messages)
+    await bot_api.wait_for(lambda: len(bot_api.sent) >= len(messages), timeout=90)
+    await asyncio.sleep(0.5)
+    exactly_once(bot_api.sent, messages)
+    assert bot_api.too_many == 0
+    assert max_per_second([s.at for s in bot_api.sent]) <= 30
+    one_chat = [s.at for s in bot_api.sent_to(777)]
+    assert min(b - a for a, b in pairwise(one_chat)) >= 1.0
+    assert [s.text for s in bot_api.sent_to(777)] == [f"an eine Person {i}" for i in range(30)]
+    # the 300 did not wait for the one busy chat
+    many = sorted(s.at for s in bot_api.sent if s.chat_id != 777)
+    assert many[-1] - many[0] < 15
+
+
+async def test_429_is_honoured_without_stalling_other_chats(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    bot_api.fail("sendMessage", 429, chat_id=41, retry_after=2)
+    start = asyncio.get_running_loop().time()
+    await queue(telegram.app, [(41, "first"), (42, "other")])
+    await bot_api.wait_sent(42)
+    await bot_api.wait_sent(41, timeout=10)
+    other, first = bot_api.sent_to(42)[0], bot_api.sent_to(41)[0]
+    attempts = [p for m, p in bot_api.requests if m == "sendMessage" and p["chat_id"] == 41]
+    assert len(attempts) == 2
+    assert first.at - other.at >= 1.9  # retried after retry_after, not before
+    assert other.at - start < 1.5  # chat 42 was not held up by chat 41
+
+
+async def test_server_errors_are_retried_with_backoff(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    telegram.sender.retry_base = 0.2
+    bot_api.fail("sendMessage", 500, chat_id=51, times=2)
+    bot_api.fail("sendMessage", 502, chat_id=52, times=1)
+    await queue(telegram.app, [(51, "a"), (52, "b")])
+    await bot_api.wait_sent(51, timeout=10)
+    await bot_api.wait_sent(52, timeout=10)
+    exactly_once(bot_api.sent, [(51, "a"), (52, "b")])
+
+
+async def test_a_blocked_chat_is_marked_unreachable(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    bot_api.says(61, "/help")
+    await bot_api.wait_sent(61)
+    bot_api.blocked.add(61)
+    await queue(telegram.app, [(61, "one"), (61, "two"), (62, "other")])
+    await bot_api.wait_sent(62)
+    await asyncio.sleep(0.5)
+    attempts = [p for m, p in bot_api.requests if m == "sendMessage" and p["chat_id"] == 61]
+    assert len(attempts) == 2  # /help's reply, then one try: the second is not attempted
+    async with telegram.app.session_factory() as session:
+        chat = await session.scalar(select(ChatRecord).where(ChatRecord.platform_chat_id == "61"))
+        assert chat is not None and chat.unreachable_at is not None
+        statuses = set(
+            await session.scalars(
+                select(OutboxMessage.status).where(OutboxMessage.chat_id == "61")
+            )
+        )
+        assert statuses == {"failed"}
+
+
+def test_group_pacing_keeps_20_a_minute() -> None:
+    """Simulated with a clock: each message comes back when its reserved slot is due."""
+    now = [0.0]
+    pacer = Pacer(SendLimits(), clock=lambda: now[0])
+    sent: list[float] = []
+    due = {message_id: 0.0 for message_id in range(25)}
+    while due:
+        message_id = min(due, key=lambda m: (due[m], m))
+        now[0] = max(now[0], due.pop(message_id))
+        wait = pacer.wait_for_chat("-5", True, message_id)
+        if wait > 0:
+            due[message_id] = now[0] + wait
+            continue
+        now[0] += 0.005  # the request itself
+        pacer.chat_done("-5", True)
+        sent.append(now[0])
+    assert len(sent) == 25
+    assert all(b - a >= 1.0 for a, b in pairwise(sent))
+    assert all(sent[i + 20] - sent[i] >= 60 for i in range(5))
+    assert sent[20] - sent[0] < 62
+
+
+async def start_lotse(
+    settings: Settings, bot_api: FakeBotAPI, tmp_path: Path
+) -> asyncio.subprocess.Process:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "TELEGRAM_", "MATRIX_"))
+    }
+    env.update(
+        {
+            "LOTSE_DATABASE_URL": settings.database_url,
+            "LOTSE_DATA_DIR": str(tmp_path),
+            "TELEGRAM_BOT_TOKEN": bot_api.token,
+            "TELEGRAM_API_URL": bot_api.url,
+        }
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_kill_and_restart_neither_loses_nor_repeats(
+    app: App, settings: Settings, bot_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    messages = [(20_000 + i, f"Aufruf {i}") for i in range(120)]
+    await queue(app, messages)
+    first = await start_lotse(settings, bot_api, tmp_path)
+    try:
+        await bot_api.wait_for(lambda: len(bot_api.sent) >= 40, timeout=60)
+        bot_api.hang()  # sends in flight now never complete
+        await asyncio.sleep(0.3)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    assert len(bot_api.sent) < len(messages)
+    bot_api.unhang()
+    second = await start_lotse(settings, bot_api, tmp_path)
+    try:
+        await bot_api.wait_for(lambda: len(bot_api.sent) >= len(messages), timeout=60)
+        await asyncio.sleep(1.0)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _out, err = await second.communicate()
+    assert second.returncode == 0, err.decode()[-2000:]
+    exactly_once(bot_api.sent, messages)
