@@ -3,6 +3,8 @@ an app on it with a controllable clock, and a conversation driver."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -16,6 +18,8 @@ from bot.config import Settings
 from db.migrate import upgrade
 from db.models import Base
 from db.session import create_engine
+from bot.testing.telegram_api import FakeBotAPI
+from bot.transports.telegram import TelegramTransport
 from tests.support import Clock, Conversation
 
 POSTGRES_URL = os.environ.get("LOTSE_TEST_DATABASE_URL", "")
@@ -102,3 +106,146 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[App]:
 @pytest.fixture
 def chat(app: App) -> Conversation:
     return Conversation(app)
+
+
+# --- Matrix: a real Synapse for the whole session ---------------------------------------------
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.synapse import Synapse, SynapseUnavailable
+
+    try:
+        server = Synapse(tmp_path_factory.mktemp("synapse")).start()
+    except SynapseUnavailable as exc:
+        pytest.skip(f"Synapse is not available here: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def matrix_settings(synapse, tmp_path: Path, sqlite_template: Path) -> Settings:  # type: ignore[no-untyped-def]
+    """Matrix tests run on SQLite only: they test the transport, not the database."""
+    path = tmp_path / "matrix.sqlite3"
+    shutil.copy(sqlite_template, path)
+    bot = synapse.register(f"lotse{len(synapse.passwords)}")
+    return Settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{path}",
+        network_name="Netzwerk Wiesenfeld", matrix_homeserver=synapse.url,
+        matrix_user_id=bot, matrix_password=synapse.passwords[bot],
+    )
+
+
+async def start_matrix(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.transports.matrix import MatrixTransport
+
+    app = await open_app(settings, migrate=False)
+    transport = MatrixTransport(app, sync_timeout_ms=1000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(transport.run(stop))
+    await asyncio.wait_for(transport.ready.wait(), 60)
+
+    async def shutdown() -> None:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await app.close()
+
+    return transport, shutdown
+
+
+@pytest.fixture
+async def matrix_bot(matrix_settings: Settings):  # type: ignore[no-untyped-def]
+    transport, shutdown = await start_matrix(matrix_settings)
+    try:
+        yield transport
+    finally:
+        await shutdown()
+
+
+# --- the shared conversation suite runs on every transport ------------------------------------
+def _sqlite_settings(tmp_path: Path, template: Path) -> Settings:
+    path = tmp_path / "shared.sqlite3"
+    shutil.copy(template, path)
+    return Settings(data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{path}",
+                    network_name="Netzwerk Wiesenfeld")
+
+
+@pytest.fixture(params=["fake", "telegram", "matrix"])
+async def driver(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path):  # type: ignore[no-untyped-def]
+    """The same people, the same conversation, on each transport (SQLite underneath)."""
+    from tests.drivers import FakeDriver, MatrixDriver, TelegramDriver
+
+    if request.param == "fake":
+        app = await open_app(_sqlite_settings(tmp_path, sqlite_template), migrate=False)
+        try:
+            yield FakeDriver(Conversation(app))
+        finally:
+            await app.close()
+    elif request.param == "telegram":
+        server = await FakeBotAPI().start()
+        settings = dataclasses.replace(_sqlite_settings(tmp_path, sqlite_template),
+                                       telegram_token=server.token,
+                                       telegram_api_url=server.url)
+        app = await open_app(settings, migrate=False)
+        transport = TelegramTransport(app, poll_timeout=1)
+        stop = asyncio.Event()
+        task = asyncio.create_task(transport.run(stop))
+        try:
+            await server.wait_for(lambda: transport.application.running)
+            yield TelegramDriver(server)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+            await app.close()
+            await server.stop()
+        assert server.violations == []
+    else:
+        synapse = request.getfixturevalue("synapse")
+        settings = request.getfixturevalue("matrix_settings")
+        bot, shutdown = await start_matrix(settings)
+        matrix = MatrixDriver(synapse, bot, tmp_path / "people")
+        try:
+            yield matrix
+        finally:
+            await matrix.close()
+            await shutdown()
+
+
+# --- Telegram: the fake Bot API server and a running transport ---------------------------------
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    server = await FakeBotAPI().start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+    assert server.violations == [], server.violations
+
+
+@pytest.fixture
+def telegram_settings(settings: Settings, bot_api: FakeBotAPI) -> Settings:
+    return dataclasses.replace(
+        settings,
+        telegram_token=bot_api.token,
+        telegram_api_url=bot_api.url,
+        coordinators=frozenset({("telegram", "900")}),
+    )
+
+
+@pytest.fixture
+async def telegram(telegram_settings: Settings) -> AsyncIterator[TelegramTransport]:
+    """Lotse on Telegram, long polling the fake server (real python-telegram-bot, real HTTP)."""
+    app: App = await open_app(telegram_settings, migrate=False)
+    transport = TelegramTransport(app, poll_timeout=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(transport.run(stop))
+    try:
+        for _ in range(200):
+            if transport.application.running and transport.username:
+                break
+            await asyncio.sleep(0.02)
+        yield transport
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        await app.close()

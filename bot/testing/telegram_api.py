@@ -471,10 +471,13 @@ class FakeBotAPI:
 
     async def _stats(self, _request: web.Request) -> web.Response:
         """What was sent, for a benchmark that runs this server in another process."""
-        return web.json_response({
-            "sent": [[s.chat_id, s.text, s.at] for s in self.sent],
-            "too_many": self.too_many, "violations": self.violations,
-        })
+        return web.json_response(
+            {
+                "sent": [[s.chat_id, s.text, s.at] for s in self.sent],
+                "too_many": self.too_many,
+                "violations": self.violations,
+            }
+        )
 
     def _over_limit(self, chat_id: Any) -> int:
         now = time.monotonic()

@@ -1,0 +1,439 @@
+"""Matrix through matrix-nio, with end-to-end encryption (vodozemac).
+
+The bot keeps its device: after the first password login the device id and access token are
+written to the data directory, and the crypto store lives next to them, so a restart reuses
+the same device and keys. It joins rooms it is invited to; a room with the bot and one person
+is a private chat, a larger one a group (power level 50 or more counts as group admin).
+
+Devices of the people it talks with are trusted on first use (TOFU): the first keys seen for a
+device are accepted; a device whose keys later change is not trusted again silently.
+
+The sync token is stored in the database after the events of a sync are handled: on the very
+first start history is skipped, after a restart what arrived meanwhile is handled exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import os
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    RoomGetStateResponse,
+    RoomMemberEvent,
+    RoomMessageText,
+    RoomSendError,
+    RoomSendResponse,
+    SyncError,
+    SyncResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+
+from bot.app import App
+from bot.core.outbox import (
+    OutboxSender,
+    PermanentFailure,
+    RetryLater,
+    TransientError,
+    Unreachable,
+    enqueue,
+)
+from bot.core.types import (
+    Actor,
+    Capabilities,
+    Chat,
+    ChatKind,
+    Format,
+    Incoming,
+    OutgoingMessage,
+)
+from bot.transports.text import numbered_buttons, plain_text
+from db.models import KeyValue
+from db.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+CAPABILITIES = Capabilities(inline_buttons=False, edits=False, native_polls=False, html=True)
+SYNC_TIMEOUT_MS = 30_000
+MAX_BACKOFF = 60.0
+MODERATOR = 50
+
+
+def render_html(message: OutgoingMessage) -> str:
+    """Our text as Matrix HTML: people's text escaped, buttons as a numbered list."""
+    body = message.text if message.format == Format.HTML else html.escape(message.text)
+    body = body.replace("\n", "<br>")
+    labels = [b.label for row in message.buttons for b in row]
+    if labels:
+        items = "".join(f"<li>{html.escape(label)}</li>" for label in labels)
+        body += f"<ol>{items}</ol>"
+    return body
+
+
+def render_plain(message: OutgoingMessage) -> str:
+    lines = [plain_text(message), *numbered_buttons(message)]
+    return "\n".join(lines)
+
+
+class MatrixTransport:
+    def __init__(
+        self, app: App, *, sync_timeout_ms: int = SYNC_TIMEOUT_MS, worker: str = "main"
+    ) -> None:
+        settings = app.settings
+        if not (settings.matrix_homeserver and settings.matrix_user_id):
+            raise ValueError("MATRIX_HOMESERVER and MATRIX_USER_ID must be set")
+        self.app = app
+        self.user_id = settings.matrix_user_id
+        self.folder = settings.data_dir / "matrix"
+        self.store = self.folder / "store"
+        self.credentials_file = self.folder / "credentials.json"
+        self.sync_timeout_ms = sync_timeout_ms
+        self.token_key = f"matrix:{self.user_id}:next_batch"
+        self.client = AsyncClient(
+            settings.matrix_homeserver,
+            self.user_id,
+            store_path=str(self.store),
+            config=AsyncClientConfig(
+                encryption_enabled=True,
+                store_sync_tokens=False,
+                max_limit_exceeded=0,
+                max_timeouts=2,
+            ),
+        )
+        self.sender = OutboxSender(
+            app.session_factory, PLATFORM, self.deliver, worker=worker, clock=app.services.clock
+        )
+        self.ready = asyncio.Event()
+        self.backoff_start = 1.0
+        self._undecryptable_told: set[str] = set()
+        services = app.services
+        services.capabilities[PLATFORM] = CAPABILITIES
+        services.group_admin_checks[PLATFORM] = self.is_group_admin
+        services.outbox_listeners.append(self.sender.wake)
+
+    # --- login and device ---------------------------------------------------------------
+    async def login(self) -> None:
+        """Reuse the stored device; log in with the password only the first time."""
+        settings = self.app.settings
+        self.store.mkdir(parents=True, exist_ok=True)
+        if self.credentials_file.is_file():
+            saved = json.loads(self.credentials_file.read_text())
+            if saved.get("user_id") == self.user_id:
+                self.client.restore_login(self.user_id, saved["device_id"], saved["access_token"])
+                logger.info("Matrix: reusing device %s", saved["device_id"])
+                return
+        if settings.matrix_access_token:
+            self.client.access_token = settings.matrix_access_token
+            whoami = await self.client.whoami()
+            if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
+                raise RuntimeError(f"MATRIX_ACCESS_TOKEN was not accepted: {whoami}")
+            self.client.restore_login(self.user_id, whoami.device_id, settings.matrix_access_token)
+            self._save_credentials(whoami.device_id, settings.matrix_access_token)
+            return
+        response = await self.client.login(settings.matrix_password or "", device_name="Lotse")
+        if not isinstance(response, LoginResponse):
+            raise RuntimeError(f"Matrix login failed: {response}")
+        self._save_credentials(response.device_id, response.access_token)
+        logger.info("Matrix: logged in as %s, new device %s", self.user_id, response.device_id)
+
+    def _save_credentials(self, device_id: str, access_token: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.credentials_file
+        path.write_text(
+            json.dumps(
+                {"user_id": self.user_id, "device_id": device_id, "access_token": access_token}
+            )
+        )
+        os.chmod(path, 0o600)
+
+    # --- the sync loop ---------------------------------------------------------------------
+    async def _load_token(self) -> str | None:
+        async with self.app.session_factory() as session:
+            row = await session.get(KeyValue, self.token_key)
+            return row.value if row else None
+
+    async def _save_token(self, token: str) -> None:
+        async with self.app.session_factory() as session:
+            row = await session.get(KeyValue, self.token_key)
+            if row is None:
+                session.add(KeyValue(key=self.token_key, value=token, updated_at=utcnow()))
+            else:
+                row.value = token
+            await session.commit()
+
+    async def _keys(self) -> None:
+        """Keep our keys uploaded and know the devices of everyone in our rooms."""
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if self.client.should_claim_keys:
+            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+        self._trust_on_first_use()
+
+    def _trust_on_first_use(self) -> None:
+        for user_id in self.client.device_store.users:
+            if user_id == self.user_id:
+                continue
+            for device in self.client.device_store.active_user_devices(user_id):
+                if not device.verified and not device.blacklisted:
+                    self.client.verify_device(device)
+
+    async def sync_once(self, since: str | None) -> str | None:
+        """One sync: handle every event, then return the token to store."""
+        first = since is None
+        response = await self.client.sync(
+            timeout=0 if first else self.sync_timeout_ms, since=since, full_state=first
+        )
+        if isinstance(response, SyncError):
+            raise ConnectionError(f"sync failed: {response.message}")
+        assert isinstance(response, SyncResponse)
+        await self.client.send_to_device_messages()
+        await self._keys()
+        for room_id in response.rooms.invite:
+            await self._join(room_id)
+        if not first:  # the very first sync only learns where we are: no history
+            await self._handle_sync(response)
+        for room_id in response.rooms.leave:
+            await self._left(room_id)
+        return response.next_batch
+
+    async def _join(self, room_id: str) -> None:
+        result = await self.client.join(room_id)
+        if isinstance(result, JoinError):
+            logger.warning("could not join %s: %s", room_id, result.message)
+        else:
+            logger.info("joined %s", room_id)
+
+    async def _handle_sync(self, response: SyncResponse) -> None:
+        """Every event of the batch is handled, each behind its own guard, so one failure
+        does not stop the others; a room's events in order, rooms in parallel."""
+
+        async def room_in_order(room: MatrixRoom, events: list[Any]) -> None:
+            for event in self.new_events(events):
+                await self._guarded(room, event)
+
+        rooms = [(self.client.rooms.get(room_id), info.timeline.events)
+                 for room_id, info in response.rooms.join.items()]
+        await asyncio.gather(*(room_in_order(room, events) for room, events in rooms
+                               if room is not None))
+
+    def new_events(self, events: list[Any]) -> list[Any]:
+        """Events to answer: not our own, and not history from before we joined the room."""
+        start = 0
+        for index, event in enumerate(events):
+            if (isinstance(event, RoomMemberEvent) and event.state_key == self.user_id
+                    and event.membership == "join" and event.prev_membership != "join"):
+                start = index + 1
+        return [e for e in events[start:] if getattr(e, "sender", None) != self.user_id]
+
+    async def _guarded(self, room: MatrixRoom, event: Any) -> None:
+        try:
+            await self._on_event(room, event)
+        except Exception:
+            logger.exception("handling a Matrix event in %s failed", room.room_id)
+
+    async def _on_event(self, room: MatrixRoom, event: Any) -> None:
+        if isinstance(event, MegolmEvent):
+            await self._undecryptable(room, event)
+            return
+        if isinstance(event, InviteMemberEvent):
+            return
+        if not isinstance(event, RoomMessageText):
+            return
+        incoming = self.to_incoming(room, event)
+        handled = await self.app.dispatcher.handle(incoming)
+        for message in handled.all_messages(incoming.chat.chat_id):
+            await self.send_direct(message)
+
+    def to_incoming(self, room: MatrixRoom, event: RoomMessageText) -> Incoming:
+        kind = ChatKind.PRIVATE if room.member_count <= 2 else ChatKind.GROUP
+        text = event.body or ""
+        own_names = {self.user_id, room.user_name(self.user_id) or ""} - {""}
+        mentioned = any(name and name in text for name in own_names)
+        relates = (event.source.get("content") or {}).get("m.relates_to") or {}
+        return Incoming(
+            Actor(PLATFORM, event.sender, room.user_name(event.sender), None),
+            Chat(
+                PLATFORM, room.room_id, kind, room.display_name if kind == ChatKind.GROUP else None
+            ),
+            text=text,
+            reply_to_bot=mentioned or "m.in_reply_to" in relates,
+            raw=event,
+        )
+
+    async def _undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        """Ask for the key; tell the person once so a message is not silently lost."""
+        try:
+            await self.client.request_room_key(event)
+        except Exception as exc:  # already requested, or no session to ask
+            logger.debug("room key request: %s", exc)
+        if event.session_id in self._undecryptable_told:
+            return
+        self._undecryptable_told.add(event.session_id)
+        from bot.core.i18n import _, use_locale
+
+        with use_locale(self.app.settings.default_language):
+            text = _("I could not decrypt your last message. Please send it again.")
+        await self.send_direct(OutgoingMessage(room.room_id, text))
+
+    async def _left(self, room_id: str) -> None:
+        incoming = Incoming(
+            Actor(PLATFORM, self.user_id),
+            Chat(PLATFORM, room_id, ChatKind.GROUP),
+            event="bot_removed",
+        )
+        await self.app.dispatcher.handle(incoming)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.login()
+        since = await self._load_token()
+        sender: asyncio.Task[None] | None = None
+        backoff = self.backoff_start
+        try:
+            while not stop.is_set():
+                try:
+                    sync = asyncio.create_task(self.sync_once(since))
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait([sync, stopper], return_when=asyncio.FIRST_COMPLETED)
+                    stopper.cancel()
+                    if not sync.done():
+                        sync.cancel()
+                        break
+                    token = sync.result()
+                    backoff = self.backoff_start
+                except Exception as exc:
+                    logger.warning("Matrix sync failed (%r); retrying in %.0fs", exc, backoff)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                if token and token != since:
+                    await self._save_token(token)
+                    since = token
+                if not self.ready.is_set():
+                    self.ready.set()
+                    sender = asyncio.create_task(self.sender.run(stop), name="matrix-outbox")
+        finally:
+            if sender is not None:
+                stop.set()
+                await sender
+            await self.client.close()
+
+    # --- platform questions --------------------------------------------------------------
+    async def is_group_admin(self, chat_id: str, user_id: str) -> bool:
+        """A moderator (power level 50 or more), or a creator of a room version 12+ room,
+        where creators outrank everyone without being listed in the power levels."""
+        room = self.client.rooms.get(chat_id)
+        if room is None:
+            return False
+        if room.power_levels.get_user_level(user_id) >= MODERATOR:
+            return True
+        return user_id in await self._privileged_creators(chat_id)
+
+    async def _privileged_creators(self, room_id: str) -> set[str]:
+        response = await self.client.room_get_state(room_id)
+        if not isinstance(response, RoomGetStateResponse):
+            return set()
+        for event in response.events:
+            if event.get("type") != "m.room.create":
+                continue
+            content = event.get("content") or {}
+            version = str(content.get("room_version", "1"))
+            if not version.isdigit() or int(version) < 12:
+                return set()
+            return {event.get("sender", ""), *content.get("additional_creators", [])}
+        return set()
+
+    # --- messages out --------------------------------------------------------------------
+    async def _content(self, room_id: str, message: OutgoingMessage) -> list[dict[str, Any]]:
+        contents: list[dict[str, Any]] = []
+        if message.attachment is not None:
+            contents.append(await self._file_content(room_id, message))
+        contents.append(
+            {
+                "msgtype": "m.notice",
+                "body": render_plain(message),
+                "format": "org.matrix.custom.html",
+                "formatted_body": render_html(message),
+            }
+        )
+        return contents
+
+    async def _file_content(self, room_id: str, message: OutgoingMessage) -> dict[str, Any]:
+        assert message.attachment is not None
+        attachment = message.attachment
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(room and room.encrypted)
+        data = attachment.content
+        response, keys = await self.client.upload(
+            lambda *_: data,
+            content_type=attachment.mime_type,
+            filename=attachment.filename,
+            encrypt=encrypt,
+            filesize=len(data),
+        )
+        if not isinstance(response, UploadResponse):
+            raise TransientError(f"upload failed: {response}")
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": attachment.filename,
+            "info": {"mimetype": attachment.mime_type, "size": len(data)},
+        }
+        if encrypt and keys:
+            content["file"] = {**keys, "url": response.content_uri}
+        else:
+            content["url"] = response.content_uri
+        return content
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Send to a room; raise the outbox's verdicts on failure."""
+        if message.chat_id not in self.client.rooms:
+            raise Unreachable("not in this room")
+        await self._keys()
+        for content in await self._content(message.chat_id, message):
+            try:
+                response = await self.client.room_send(
+                    message.chat_id, "m.room.message", content, ignore_unverified_devices=True
+                )
+            except (TimeoutError, OSError) as exc:
+                raise TransientError(repr(exc)) from exc
+            if isinstance(response, RoomSendResponse):
+                continue
+            assert isinstance(response, RoomSendError)
+            code = response.status_code or ""
+            if code == "M_LIMIT_EXCEEDED":
+                raise RetryLater((response.retry_after_ms or 1000) / 1000, response.message)
+            if code in ("M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN"):
+                raise Unreachable(f"{code}: {response.message}")
+            if code.startswith("M_"):
+                raise PermanentFailure(f"{code}: {response.message}")
+            raise TransientError(f"{code}: {response.message}")
+
+    async def deliver(self, message: OutgoingMessage) -> None:
+        await self.send(message)
+
+    async def send_direct(self, message: OutgoingMessage) -> None:
+        """A direct reply; if the homeserver asks us to wait, the outbox takes it over."""
+        try:
+            await self.send(message)
+        except RetryLater:
+            async with self.app.session_factory() as session:
+                enqueue(session, PLATFORM, message)
+                await session.commit()
+            self.sender.wake()
+        except (Unreachable, PermanentFailure, TransientError) as exc:
+            logger.warning("reply to %s failed: %s", message.chat_id, exc)

@@ -1,0 +1,221 @@
+"""Lotse on Matrix against a real Synapse, with end-to-end encryption."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from nio import RoomSendError
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.core.outbox import RetryLater, Unreachable
+from bot.core.types import OutgoingMessage, SentButton
+from bot.transports.matrix import MatrixTransport, render_html, render_plain
+from db.models import ChatRecord
+from tests.conftest import start_matrix
+from tests.drivers import shown_from_matrix
+from tests.matrix_people import MatrixPerson
+from tests.synapse import Synapse
+from tests.support import t
+
+pytestmark = pytest.mark.slow
+
+
+async def person(synapse: Synapse, name: str, tmp_path: Path) -> MatrixPerson:
+    user_id = synapse.register(f"{name}{len(synapse.passwords)}")
+    return await MatrixPerson(synapse.url, user_id, synapse.passwords[user_id],
+                              tmp_path / name).start()
+
+
+async def test_encrypted_direct_chat_and_replies_as_notices(
+    synapse: Synapse, matrix_bot: MatrixTransport, tmp_path: Path
+) -> None:
+    anna = await person(synapse, "anna", tmp_path)
+    try:
+        room = await anna.create_room([matrix_bot.user_id], direct=True, encrypted=True)
+        await anna.wait_for_member(room, matrix_bot.user_id)
+        await anna.say(room, "!start")  # commands work with ! as well as /
+        [welcome] = await anna.wait_replies(room, matrix_bot.user_id, 1, quiet=0.5)
+        assert welcome.msgtype == "m.notice"
+        assert welcome.formatted is not None and "<ol><li>Deutsch</li>" in welcome.formatted
+        assert anna.undecrypted == 0  # the bot shared its room key with Anna's device
+        await anna.say(room, "English")  # the label works as well as the number
+        replies = await anna.wait_replies(room, matrix_bot.user_id, 2, quiet=0.5)
+        assert shown_from_matrix(replies[-1]).buttons == ["I agree", "No, thanks"]
+        assert matrix_bot.client.rooms[room].encrypted
+    finally:
+        await anna.stop()
+
+
+async def test_unencrypted_rooms_work_too(
+    synapse: Synapse, matrix_bot: MatrixTransport, tmp_path: Path
+) -> None:
+    bert = await person(synapse, "bert", tmp_path)
+    try:
+        room = await bert.create_room([matrix_bot.user_id], direct=True, encrypted=False)
+        await bert.wait_for_member(room, matrix_bot.user_id)
+        await bert.say(room, "/help")
+        [reply] = await bert.wait_replies(room, matrix_bot.user_id, 1)
+        assert reply.body.startswith(t("de", "Here is what I can do:"))
+    finally:
+        await bert.stop()
+
+
+async def test_a_restart_answers_what_arrived_meanwhile_exactly_once(
+    synapse: Synapse, matrix_settings: Settings, tmp_path: Path
+) -> None:
+    bot, shutdown = await start_matrix(matrix_settings)
+    device = bot.client.device_id
+    anna = await person(synapse, "anna", tmp_path)
+    try:
+        room = await anna.create_room([bot.user_id], direct=True)
+        await anna.wait_for_member(room, bot.user_id)
+        await anna.say(room, "/help")
+        await anna.wait_replies(room, bot.user_id, 1, quiet=0.5)
+        await shutdown()
+        await anna.say(room, "/privacy")
+        await anna.say(room, "/cancel")
+        await asyncio.sleep(0.5)
+        assert len(anna.from_bot(room, bot.user_id)) == 1  # nobody is listening
+        bot, shutdown = await start_matrix(matrix_settings)
+        assert bot.client.device_id == device  # the same device and keys
+        replies = await anna.wait_replies(room, bot.user_id, 3, quiet=2.0)
+        bodies = [r.body for r in replies]
+        assert len(bodies) == 3, bodies
+        assert bodies[1].startswith(t("de", "Privacy notice (version {version})", version=1))
+        assert bodies[2] == t("de", "There is nothing to cancel.")
+        saved = json.loads((matrix_settings.data_dir / "matrix" / "credentials.json")
+                           .read_text())
+        assert saved["device_id"] == device
+    finally:
+        await anna.stop()
+        await shutdown()
+
+
+async def test_history_from_before_the_first_start_is_not_answered(
+    synapse: Synapse, matrix_settings: Settings, tmp_path: Path
+) -> None:
+    anna = await person(synapse, "anna", tmp_path)
+    bot_id = matrix_settings.matrix_user_id
+    assert bot_id is not None
+    try:
+        room = await anna.create_room([bot_id], direct=True, encrypted=False)
+        await anna.say(room, "/help")  # before the bot ever ran
+        bot, shutdown = await start_matrix(matrix_settings)
+        try:
+            await anna.wait_for_member(room, bot_id)
+            await anna.say(room, "/cancel")
+            replies = await anna.wait_replies(room, bot_id, 1, quiet=2.0)
+            assert [r.body for r in replies] == [t("de", "There is nothing to cancel.")]
+        finally:
+            await shutdown()
+    finally:
+        await anna.stop()
+
+
+async def test_a_kick_marks_the_room_unreachable(
+    synapse: Synapse, matrix_bot: MatrixTransport, tmp_path: Path
+) -> None:
+    carl = await person(synapse, "carl", tmp_path)
+    dora = await person(synapse, "dora", tmp_path)
+    try:
+        room = await carl.create_room([matrix_bot.user_id, dora.user_id], direct=False)
+        await dora.join(room)
+        await carl.wait_for_member(room, matrix_bot.user_id)
+        await carl.say(room, "/help")
+        await carl.wait_replies(room, matrix_bot.user_id, 1)
+        await carl.client.room_kick(room, matrix_bot.user_id, "bye")
+        for _ in range(100):
+            async with matrix_bot.app.session_factory() as session:
+                chat = await session.scalar(select(ChatRecord).where(
+                    ChatRecord.platform_chat_id == room))
+            if chat is not None and chat.unreachable_at is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert chat is not None and chat.unreachable_at is not None
+        with pytest.raises(Unreachable):
+            await matrix_bot.send(OutgoingMessage(room, "still there?"))
+    finally:
+        await carl.stop()
+        await dora.stop()
+
+
+async def test_limit_exceeded_becomes_a_retry(matrix_bot: MatrixTransport,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    room_id = "!somewhere:localhost"
+    matrix_bot.client.rooms[room_id] = SimpleNamespace(encrypted=False)  # type: ignore[assignment]
+
+    async def limited(*_args: object, **_kwargs: object) -> RoomSendError:
+        return RoomSendError("Too Many Requests", "M_LIMIT_EXCEEDED", retry_after_ms=1500)
+
+    monkeypatch.setattr(matrix_bot.client, "room_send", limited)
+    with pytest.raises(RetryLater) as wait:
+        await matrix_bot.deliver(OutgoingMessage(room_id, "hello"))
+    assert wait.value.seconds == 1.5
+
+    async def forbidden(*_args: object, **_kwargs: object) -> RoomSendError:
+        return RoomSendError("You are not in this room", "M_FORBIDDEN")
+
+    monkeypatch.setattr(matrix_bot.client, "room_send", forbidden)
+    with pytest.raises(Unreachable):
+        await matrix_bot.deliver(OutgoingMessage(room_id, "hello"))
+    del matrix_bot.client.rooms[room_id]
+
+
+async def test_one_failing_event_does_not_stop_the_others(
+    matrix_bot: MatrixTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handled: list[str] = []
+
+    async def on_event(room: object, event: SimpleNamespace) -> None:
+        if event.body == "boom":
+            raise RuntimeError("boom")
+        handled.append(event.body)
+
+    monkeypatch.setattr(matrix_bot, "_on_event", on_event)
+    events = [SimpleNamespace(sender="@x:localhost", body=b) for b in ("a", "boom", "c")]
+    room_id = "!r:localhost"
+    matrix_bot.client.rooms[room_id] = SimpleNamespace(room_id=room_id)  # type: ignore[assignment]
+    response = SimpleNamespace(rooms=SimpleNamespace(join={
+        room_id: SimpleNamespace(timeline=SimpleNamespace(events=events))}))
+    await matrix_bot._handle_sync(response)  # type: ignore[arg-type]
+    del matrix_bot.client.rooms[room_id]
+    assert handled == ["a", "c"]
+
+
+async def test_sync_errors_back_off_doubling(matrix_settings: Settings,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.app import open_app
+
+    app = await open_app(matrix_settings, migrate=False)
+    transport = MatrixTransport(app, sync_timeout_ms=100)
+    transport.backoff_start = 0.1
+    calls: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def failing_sync(since: str | None) -> str | None:
+        calls.append(loop.time())
+        raise ConnectionError("homeserver down")
+
+    monkeypatch.setattr(transport, "sync_once", failing_sync)
+    stop = asyncio.Event()
+    task = asyncio.create_task(transport.run(stop))
+    await asyncio.sleep(1.8)
+    stop.set()
+    await task
+    await app.close()
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert len(calls) >= 4
+    assert all(later >= 1.8 * earlier for earlier, later in zip(gaps, gaps[1:], strict=False))
+
+
+def test_rendering_escapes_and_numbers_the_options() -> None:
+    message = OutgoingMessage("!r", "<script>alert(1)</script>\nzweite Zeile",
+                              ((SentButton("Ja & gern", "t1"), SentButton("Nein", "t2")),))
+    assert render_html(message) == ("&lt;script&gt;alert(1)&lt;/script&gt;<br>zweite Zeile"
+                                    "<ol><li>Ja &amp; gern</li><li>Nein</li></ol>")
+    assert render_plain(message).endswith("\n  [1] Ja & gern\n  [2] Nein")
