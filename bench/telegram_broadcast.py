@@ -29,22 +29,31 @@ from bot.transports.telegram import TelegramTransport
 
 async def broadcast(recipients: int) -> dict[str, float]:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.testing.telegram_api", "--enforce-limits",
+        sys.executable,
+        "-m",
+        "bot.testing.telegram_api",
+        "--enforce-limits",
         stdout=asyncio.subprocess.PIPE,
     )
     assert server.stdout is not None
     url = (await server.stdout.readline()).decode().strip()
     workdir = Path(tempfile.mkdtemp(prefix="lotse-bench-"))
-    settings = Settings(data_dir=workdir,
-                        database_url=f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
-                        telegram_token=FakeBotAPI.token, telegram_api_url=url)
+    settings = Settings(
+        data_dir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
+        telegram_token=FakeBotAPI.token,
+        telegram_api_url=url,
+    )
     app = await open_app(settings)
     transport = TelegramTransport(app)
     try:
         async with app.session_factory() as session:
             for i in range(recipients):
-                enqueue(session, "telegram",
-                        OutgoingMessage(str(100_000 + i), f"Einladung zum Sprachcafé #{i}"))
+                enqueue(
+                    session,
+                    "telegram",
+                    OutgoingMessage(str(100_000 + i), f"Einladung zum Sprachcafé #{i}"),
+                )
             await session.commit()
         await transport.application.initialize()
         stop = asyncio.Event()
@@ -85,8 +94,10 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(broadcast(args.recipients))
     print(f"Telegram broadcast to {result['recipients']:,} recipients")
-    print(f"  sustained rate       {result['messages_per_second']:.1f} messages/s "
-          "(target ≥ 27, cap 30)")
+    print(
+        f"  sustained rate       {result['messages_per_second']:.1f} messages/s "
+        "(target ≥ 27, cap 30)"
+    )
     print(f"  429 provoked         {result['too_many_requests']} (target 0)")
     print(f"  lost / duplicated    {result['lost']} / {result['duplicated']} (target 0 / 0)")
     print(f"  bot CPU              {result['cpu_seconds_per_1000']:.2f} s per 1,000 messages")

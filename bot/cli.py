@@ -112,12 +112,13 @@ async def _demo(settings: Settings) -> None:
 
     app = await open_app(settings)
     try:
-        summary = await load_demo(app.session_factory)
+        summary = await load_demo(app.session_factory, settings.tz)
     finally:
         await app.close()
     print(
         f"Demo network loaded: {summary.organisations_added} organisations added, "
-        f"{summary.organisations_updated} updated.",
+        f"{summary.organisations_updated} updated; {summary.volunteers} volunteers and "
+        f"{summary.needs} open needs.",
         file=sys.stderr,
     )
 

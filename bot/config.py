@@ -16,6 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.i18n import SHIPPED_LANGUAGES
 
 PLATFORMS = ("telegram", "matrix", "console")
+#: The demo city's districts; a real network sets LOTSE_DISTRICTS to its own.
+DEFAULT_DISTRICTS = (
+    "Altstadt",
+    "Nordviertel",
+    "Südstadt",
+    "Weststadt",
+    "Hafenviertel",
+    "Oststadt",
+)
 
 
 class ConfigError(ValueError):
@@ -40,6 +49,8 @@ class Settings:
     matrix_user_id: str | None = None
     matrix_password: str | None = None
     matrix_access_token: str | None = None
+    districts: tuple[str, ...] = DEFAULT_DISTRICTS
+    match_wait_hours: float = 24.0
 
     @property
     def telegram_configured(self) -> bool:
@@ -137,7 +148,19 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         )
     if user_id and not homeserver:
         raise ConfigError("MATRIX_HOMESERVER: required when MATRIX_USER_ID is set")
+    districts = tuple(d.strip() for d in (v.get("LOTSE_DISTRICTS") or "").split(",") if d.strip())
+    if any(len(d) > 100 for d in districts):
+        raise ConfigError("LOTSE_DISTRICTS: a district name is longer than 100 characters")
+    wait_text = v.get("LOTSE_MATCH_WAIT_HOURS") or "24"
+    try:
+        match_wait = float(wait_text)
+    except ValueError:
+        match_wait = -1
+    if not 0 < match_wait <= 24 * 14:
+        raise ConfigError("LOTSE_MATCH_WAIT_HOURS: expected hours between 0 and 336")
     return Settings(
+        districts=districts or DEFAULT_DISTRICTS,
+        match_wait_hours=match_wait,
         data_dir=data_dir,
         database_url=url,
         default_language=language,

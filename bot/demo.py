@@ -9,12 +9,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Organisation, OrganisationStatus
+from db.models import (
+    Intent,
+    Need,
+    NeedStatus,
+    Organisation,
+    OrganisationMember,
+    OrganisationStatus,
+    Person,
+    PersonRole,
+    Role,
+    VolunteerActivity,
+    VolunteerLanguage,
+    VolunteerProfile,
+    VolunteerStatus,
+)
+from db.types import utcnow
+from handlers.privacy import NOTICE_VERSION
+from handlers.taxonomy import DAYS, availability_bits
 
 CITY = "Wiesenfeld"
 DISTRICTS = ("Altstadt", "Nordviertel", "Südstadt", "Weststadt", "Hafenviertel", "Oststadt")
@@ -30,6 +50,108 @@ def _organisations() -> list[dict[str, str]]:
 class DemoSummary:
     organisations_added: int
     organisations_updated: int
+    volunteers: int = 0
+    needs: int = 0
+
+
+def _load(name: str) -> list[dict[str, Any]]:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+async def _person(
+    session: AsyncSession, user_id: str, name: str, language: str, intent: str, now: datetime
+) -> Person:
+    """A demo person on the terminal chat (type `lina> /profile` to be Lina)."""
+    person = await session.scalar(
+        select(Person).where(Person.platform == "console", Person.platform_user_id == user_id)
+    )
+    if person is None:
+        person = Person(platform="console", platform_user_id=user_id, roles=[], created_at=now)
+        session.add(person)
+    person.display_name, person.language, person.intent = name, language, intent
+    person.consent_version, person.consent_at, person.last_seen_at = NOTICE_VERSION, now, now
+    await session.flush()
+    return person
+
+
+async def load_volunteers(session: AsyncSession, now: datetime) -> int:
+    for data in _load("volunteers.json"):
+        user_id = data["slug"].removeprefix("vol-")
+        person = await _person(
+            session, user_id, data["name"], data["ui_language"], Intent.VOLUNTEER, now
+        )
+        if not any(r.role == Role.VOLUNTEER for r in person.roles):
+            person.roles.append(PersonRole(role=Role.VOLUNTEER, granted_at=now))
+        profile = await session.get(VolunteerProfile, person.id)
+        if profile is None:
+            profile = VolunteerProfile(person_id=person.id, activities=[], languages=[])
+            session.add(profile)
+        profile.first_name = data["name"]
+        profile.activities = [VolunteerActivity(activity=a) for a in data["activities"]]
+        profile.languages = [
+            VolunteerLanguage(language=lang["code"], level=lang["level"])
+            for lang in data["languages"]
+        ]
+        profile.district, profile.postcode = data["district"], data["postcode"]
+        profile.availability_bits = availability_bits(data["days"], data["times"])
+        profile.availability_kind = data["kind"]
+        profile.max_offers_per_week = data["max_offers_per_week"]
+        quiet = data["quiet"]
+        profile.quiet_start, profile.quiet_end = (quiet[0], quiet[1]) if quiet else (None, None)
+        profile.status = VolunteerStatus.PAUSED if data["paused"] else VolunteerStatus.ACTIVE
+    return len(_load("volunteers.json"))
+
+
+async def load_needs(session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
+    organisations = {o.slug: o for o in await session.scalars(select(Organisation))}
+    kim = await _person(session, "kim", "Kim", "de", Intent.ORGANISATION, now)
+    for slug in ("willkommen-nordviertel", "suedstadt-hilft"):
+        org = organisations[slug]
+        if (
+            await session.scalar(
+                select(OrganisationMember).where(
+                    OrganisationMember.organisation_id == org.id,
+                    OrganisationMember.person_id == kim.id,
+                )
+            )
+            is None
+        ):
+            session.add(
+                OrganisationMember(
+                    organisation_id=org.id, person_id=kim.id, role="admin", joined_at=now
+                )
+            )
+    today = now.astimezone(tz).date()
+    for data in _load("needs.json"):
+        need = await session.scalar(select(Need).where(Need.slug == data["slug"]))
+        if need is None:
+            need = Need(slug=data["slug"], helpers_count=0, created_at=now)
+            session.add(need)
+        org = organisations[data["organisation"]]
+        need.organisation_id = org.id
+        need.poster_person_id = (
+            kim.id if org.slug in ("willkommen-nordviertel", "suedstadt-hilft") else None
+        )
+        need.title, need.description = data["title"], data["description"]
+        need.activity, need.languages = data["activity"], data["languages"]
+        need.district, need.place = data["district"], data["place"]
+        need.volunteers_needed = data["volunteers_needed"]
+        when = data["when"]
+        need.when_kind = when["kind"]
+        need.starts_at = need.weekday = need.time_of_day = None
+        if when["kind"] == "date":
+            hour, minute = (int(x) for x in when["time"].split(":"))
+            day = today + timedelta(days=when["in_days"])
+            need.starts_at = datetime.combine(day, time(hour, minute), tzinfo=tz)
+        elif when["kind"] == "regular":
+            need.weekday = DAYS.index(when["weekday"])
+            need.time_of_day = when["time"]
+        need.until = datetime.combine(
+            today + timedelta(days=data["until_in_days"]), time(23, 59), tzinfo=tz
+        )
+        need.status, need.published_at = NeedStatus.OPEN, now
+        need.match_round, need.last_match_at = 1, now
+    return len(_load("needs.json"))
 
 
 async def load_organisations(session: AsyncSession) -> tuple[int, int]:
@@ -53,9 +175,15 @@ async def load_organisations(session: AsyncSession) -> tuple[int, int]:
     return added, updated
 
 
-async def load_demo(session_factory: async_sessionmaker[AsyncSession]) -> DemoSummary:
+async def load_demo(
+    session_factory: async_sessionmaker[AsyncSession], tz: ZoneInfo | None = None
+) -> DemoSummary:
     """Load (or refresh) the demo network in one transaction."""
+    now = utcnow()
     async with session_factory() as session:
         added, updated = await load_organisations(session)
+        await session.flush()
+        volunteers = await load_volunteers(session, now)
+        needs = await load_needs(session, now, tz or ZoneInfo("Europe/Berlin"))
         await session.commit()
-    return DemoSummary(added, updated)
+    return DemoSummary(added, updated, volunteers, needs)

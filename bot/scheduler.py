@@ -72,9 +72,26 @@ async def housekeeping() -> None:
     logger.info("housekeeping: %s button tokens and %s sent messages removed", tokens, removed)
 
 
+async def needs_upkeep() -> None:
+    """Expire needs past their end date; ask the next volunteers where too few said yes."""
+    from handlers.offers import expire_needs, next_rounds
+
+    app = current_app()
+    now = app.services.clock()
+    async with app.session_factory() as session:
+        expired = await expire_needs(session, app.services, now)
+    async with app.session_factory() as session:
+        asked = await next_rounds(session, app.services, now)
+    if expired or asked:
+        logger.info("needs: %s expired, %s more volunteers asked", expired, asked)
+
+
 def install_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(
         housekeeping, "cron", hour=4, minute=17, id="housekeeping", replace_existing=True
+    )
+    scheduler.add_job(
+        needs_upkeep, "interval", minutes=10, id="needs_upkeep", replace_existing=True
     )
 
 

@@ -131,6 +131,9 @@ class ChatRecord(Base):
     title: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str | None] = mapped_column(String(8))
     created_by: Mapped[str | None] = mapped_column(String(255))  # platform user id
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL")
+    )
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -222,6 +225,11 @@ class Organisation(Base):
     contact: Mapped[str | None] = mapped_column(String(255))
     website: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=OrganisationStatus.PENDING)
+    invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    created_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -233,3 +241,160 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OrganisationMember(Base):
+    """Who acts for an organisation; admins may link group chats and see the invite code."""
+
+    __tablename__ = "organisation_members"
+    __table_args__ = (UniqueConstraint("organisation_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")  # member | admin
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VolunteerStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class VolunteerProfile(Base):
+    """What a volunteer can do, where and when; the matching reads it, the person edits it."""
+
+    __tablename__ = "volunteer_profiles"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_name: Mapped[str] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(100), index=True)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    availability_bits: Mapped[int] = mapped_column(Integer, default=0)  # weekday*3 + part
+    availability_kind: Mapped[str] = mapped_column(String(16), default="regular")
+    max_offers_per_week: Mapped[int] = mapped_column(Integer, default=2)
+    quiet_start: Mapped[int | None] = mapped_column(Integer)  # local hour, network time zone
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=VolunteerStatus.ACTIVE)
+    offers_week: Mapped[str | None] = mapped_column(String(10))  # ISO week of the counter
+    offers_this_week: Mapped[int] = mapped_column(Integer, default=0)
+    last_offer_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    activities: Mapped[list[VolunteerActivity]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    languages: Mapped[list[VolunteerLanguage]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class VolunteerActivity(Base):
+    __tablename__ = "volunteer_activities"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteer_profiles.person_id", ondelete="CASCADE"), primary_key=True
+    )
+    activity: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class VolunteerLanguage(Base):
+    __tablename__ = "volunteer_languages"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteer_profiles.person_id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True, index=True)
+    level: Mapped[str] = mapped_column(String(8))  # basic | good | native
+
+
+class NeedStatus(enum.StrEnum):
+    PENDING_REVIEW = "pending_review"
+    OPEN = "open"
+    FULL = "full"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+    DECLINED = "declined"
+
+
+class Need(Base):
+    """Where volunteers are needed. A deleted poster leaves the need behind anonymised."""
+
+    __tablename__ = "needs"
+    __table_args__ = (Index("ix_needs_status_activity", "status", "activity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    poster_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
+    slug: Mapped[str | None] = mapped_column(String(64), unique=True)  # demo data only
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    activity: Mapped[str] = mapped_column(String(32))
+    #: ",ar,de," so that one language can be found with LIKE on SQLite and PostgreSQL alike
+    language_codes: Mapped[str] = mapped_column(String(200), default=",")
+    district: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    when_kind: Mapped[str] = mapped_column(String(16))  # date | regular | flexible
+    starts_at: Mapped[datetime | None]
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday, for regular needs
+    time_of_day: Mapped[str | None] = mapped_column(String(5))  # HH:MM, network time zone
+    volunteers_needed: Mapped[int] = mapped_column(Integer, default=1)
+    helpers_count: Mapped[int] = mapped_column(Integer, default=0)
+    until: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=NeedStatus.OPEN, index=True)
+    match_round: Mapped[int] = mapped_column(Integer, default=0)
+    last_match_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    @property
+    def languages(self) -> list[str]:
+        return [code for code in self.language_codes.split(",") if code]
+
+    @languages.setter
+    def languages(self, codes: list[str]) -> None:
+        self.language_codes = "," + "".join(f"{code}," for code in codes)
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.volunteers_needed - self.helpers_count)
+
+
+class OfferStatus(enum.StrEnum):
+    OFFERED = "offered"  # the bot asked the volunteer
+    INTERESTED = "interested"  # the volunteer said "I can help"; the poster decides
+    ACCEPTED = "accepted"  # both agreed: contacts were exchanged
+    DECLINED = "declined"  # the volunteer said "not this time"
+    REJECTED = "rejected"  # the poster said no
+    WITHDRAWN = "withdrawn"  # the volunteer stepped back
+    CLOSED = "closed"  # the need filled up, closed or expired first
+
+
+class Offer(Base):
+    """One volunteer and one need: the offer, the answer, and the double consent."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        UniqueConstraint("need_id", "volunteer_person_id"),
+        Index("ix_offers_volunteer_status", "volunteer_person_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), index=True)
+    volunteer_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.OFFERED)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    responded_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]

@@ -15,11 +15,11 @@ from sqlalchemy import text
 
 from bot.app import App, open_app
 from bot.config import Settings
+from bot.testing.telegram_api import FakeBotAPI
+from bot.transports.telegram import TelegramTransport
 from db.migrate import upgrade
 from db.models import Base
 from db.session import create_engine
-from bot.testing.telegram_api import FakeBotAPI
-from bot.transports.telegram import TelegramTransport
 from tests.support import Clock, Conversation
 
 POSTGRES_URL = os.environ.get("LOTSE_TEST_DATABASE_URL", "")
@@ -130,9 +130,12 @@ def matrix_settings(synapse, tmp_path: Path, sqlite_template: Path) -> Settings:
     shutil.copy(sqlite_template, path)
     bot = synapse.register(f"lotse{len(synapse.passwords)}")
     return Settings(
-        data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{path}",
-        network_name="Netzwerk Wiesenfeld", matrix_homeserver=synapse.url,
-        matrix_user_id=bot, matrix_password=synapse.passwords[bot],
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite+aiosqlite:///{path}",
+        network_name="Netzwerk Wiesenfeld",
+        matrix_homeserver=synapse.url,
+        matrix_user_id=bot,
+        matrix_password=synapse.passwords[bot],
     )
 
 
@@ -166,8 +169,11 @@ async def matrix_bot(matrix_settings: Settings):  # type: ignore[no-untyped-def]
 def _sqlite_settings(tmp_path: Path, template: Path) -> Settings:
     path = tmp_path / "shared.sqlite3"
     shutil.copy(template, path)
-    return Settings(data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{path}",
-                    network_name="Netzwerk Wiesenfeld")
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite+aiosqlite:///{path}",
+        network_name="Netzwerk Wiesenfeld",
+    )
 
 
 @pytest.fixture(params=["fake", "telegram", "matrix"])
@@ -183,9 +189,11 @@ async def driver(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
             await app.close()
     elif request.param == "telegram":
         server = await FakeBotAPI().start()
-        settings = dataclasses.replace(_sqlite_settings(tmp_path, sqlite_template),
-                                       telegram_token=server.token,
-                                       telegram_api_url=server.url)
+        settings = dataclasses.replace(
+            _sqlite_settings(tmp_path, sqlite_template),
+            telegram_token=server.token,
+            telegram_api_url=server.url,
+        )
         app = await open_app(settings, migrate=False)
         transport = TelegramTransport(app, poll_timeout=1)
         stop = asyncio.Event()

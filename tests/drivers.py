@@ -79,14 +79,21 @@ class TelegramDriver:
             if len(self.bot_api.sent_to(chat_id)) == seen:
                 break
             seen = len(self.bot_api.sent_to(chat_id))
-        return [Shown(visible(s.text), [visible(b) for b, _ in s.buttons])
-                for s in self.bot_api.sent_to(chat_id)[before:]]
+        return [
+            Shown(visible(s.text), [visible(b) for b, _ in s.buttons])
+            for s in self.bot_api.sent_to(chat_id)[before:]
+        ]
 
     async def say(self, user: str, text: str, *, group: str | None = None) -> list[Shown]:
         chat_id = self._chat(user, group)
         before = len(self.bot_api.sent_to(chat_id))
-        self.bot_api.says(_user_id(user), text, chat_id=chat_id if group else None,
-                          language=None, name=user.capitalize())
+        self.bot_api.says(
+            _user_id(user),
+            text,
+            chat_id=chat_id if group else None,
+            language=None,
+            name=user.capitalize(),
+        )
         return await self._replies(chat_id, before)
 
     async def press(self, user: str, label: str, *, group: str | None = None) -> list[Shown]:
@@ -141,8 +148,8 @@ class MatrixDriver:
         if user not in self.people:
             user_id = self.synapse.register(f"{user}-{id(self) % 10_000}")
             self.people[user] = await MatrixPerson(
-                self.synapse.url, user_id, self.synapse.passwords[user_id],
-                self.folder / user).start()
+                self.synapse.url, user_id, self.synapse.passwords[user_id], self.folder / user
+            ).start()
         return self.people[user]
 
     async def room(self, user: str, group: str | None) -> tuple[MatrixPerson, str]:
@@ -174,8 +181,9 @@ class MatrixDriver:
     async def make_group(self, name: str, admin: str, members: list[str]) -> None:
         owner = await self.person(admin)
         others = [await self.person(m) for m in members]
-        room_id = await owner.create_room([self.bot_id, *(p.user_id for p in others)],
-                                          direct=False, name=name)
+        room_id = await owner.create_room(
+            [self.bot_id, *(p.user_id for p in others)], direct=False, name=name
+        )
         for person in others:
             await person.join(room_id)
             await person.wait_for_member(room_id, person.user_id)

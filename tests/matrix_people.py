@@ -20,8 +20,11 @@ from nio import (
     RoomMessageText,
 )
 
-ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
-              "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 @dataclass
@@ -44,11 +47,15 @@ class MatrixPerson:
 
     def __post_init__(self) -> None:
         self.store.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(self.store),
-                                  config=AsyncClientConfig(encryption_enabled=True,
-                                                           store_sync_tokens=True))
-        self.client.add_event_callback(self._on_message,
-                                       (RoomMessageText, RoomMessageNotice, MegolmEvent))
+        self.client = AsyncClient(
+            self.homeserver,
+            self.user_id,
+            store_path=str(self.store),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
+        )
+        self.client.add_event_callback(
+            self._on_message, (RoomMessageText, RoomMessageNotice, MegolmEvent)
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def _on_message(self, room: MatrixRoom, event: Any) -> None:
@@ -58,9 +65,15 @@ class MatrixPerson:
         if event.sender == self.user_id:
             return
         content = event.source.get("content", {})
-        self.received.append(Received(room.room_id, event.sender, event.body,
-                                      content.get("formatted_body"),
-                                      content.get("msgtype", "")))
+        self.received.append(
+            Received(
+                room.room_id,
+                event.sender,
+                event.body,
+                content.get("formatted_body"),
+                content.get("msgtype", ""),
+            )
+        )
 
     async def start(self) -> MatrixPerson:
         response = await self.client.login(self.password, device_name=f"test-{self.user_id}")
@@ -68,8 +81,7 @@ class MatrixPerson:
         await self.client.sync(timeout=0, full_state=True)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        self._task = asyncio.create_task(self.client.sync_forever(timeout=300,
-                                                                  full_state=True))
+        self._task = asyncio.create_task(self.client.sync_forever(timeout=300, full_state=True))
         return self
 
     async def stop(self) -> None:
@@ -79,10 +91,13 @@ class MatrixPerson:
                 await self._task
         await self.client.close()
 
-    async def create_room(self, invite: list[str], *, direct: bool, encrypted: bool = True,
-                          name: str | None = None) -> str:
+    async def create_room(
+        self, invite: list[str], *, direct: bool, encrypted: bool = True, name: str | None = None
+    ) -> str:
         response = await self.client.room_create(
-            is_direct=direct, invite=invite, name=name,
+            is_direct=direct,
+            invite=invite,
+            name=name,
             initial_state=[ENCRYPTION] if encrypted else [],
         )
         assert isinstance(response, RoomCreateResponse), response
@@ -104,22 +119,26 @@ class MatrixPerson:
         if self.client.should_query_keys:
             await self.client.keys_query()
         response = await self.client.room_send(
-            room_id, "m.room.message", {"msgtype": "m.text", "body": text},
-            ignore_unverified_devices=True)
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": text},
+            ignore_unverified_devices=True,
+        )
         assert hasattr(response, "event_id"), response
 
     def from_bot(self, room_id: str, bot: str) -> list[Received]:
         return [r for r in self.received if r.room_id == room_id and r.sender == bot]
 
-    async def wait_replies(self, room_id: str, bot: str, count: int,
-                           timeout: float = 30, quiet: float = 0.0) -> list[Received]:
+    async def wait_replies(
+        self, room_id: str, bot: str, count: int, timeout: float = 30, quiet: float = 0.0
+    ) -> list[Received]:
         """Wait until the bot has sent at least `count` messages to the room, then for a
         `quiet` moment in which nothing more arrives."""
         deadline = time.monotonic() + timeout
         while len(self.from_bot(room_id, bot)) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"expected {count} replies, got {[r.body for r in self.from_bot(room_id, bot)]}")
+                bodies = [r.body for r in self.from_bot(room_id, bot)]
+                raise AssertionError(f"expected {count} replies, got {bodies}")
             await asyncio.sleep(0.05)
         if quiet:
             seen = len(self.from_bot(room_id, bot))

@@ -156,3 +156,82 @@ def t(language: str, message: str, /, **fields: object) -> str:
     with use_locale(language):
         text = gettext(message)
     return visible(text.format(**fields) if fields else text)
+
+
+async def onboard(
+    chat: Conversation,
+    user: str,
+    language: str = "de",
+    intent: str = "I want to volunteer",
+    group: str | None = None,
+) -> None:
+    """Take someone through /start, language and consent quickly."""
+    from bot.core.i18n import LANGUAGE_NAMES
+
+    await chat.say(user, "/start", lang=language)
+    await chat.press(user, LANGUAGE_NAMES[language])
+    await chat.press(user, t(language, "I agree"))
+    await chat.press(user, t(language, intent))
+
+
+async def make_volunteer(
+    app: App,
+    user: str,
+    *,
+    platform: str = "fake",
+    name: str | None = None,
+    activities: tuple[str, ...] = ("accompany_authorities",),
+    languages: dict[str, str] | None = None,
+    district: str | None = "Südstadt",
+    postcode: str | None = None,
+    bits: int = (1 << 21) - 1,
+    limit: int = 3,
+    quiet: tuple[int, int] | None = None,
+    paused: bool = False,
+    language: str = "de",
+) -> int:
+    """A volunteer who signed up earlier (written straight to the database)."""
+    from db.models import (
+        Person,
+        PersonRole,
+        VolunteerActivity,
+        VolunteerLanguage,
+        VolunteerProfile,
+    )
+
+    now = app.services.clock()
+    async with app.session_factory() as session:
+        person = Person(
+            platform=platform,
+            platform_user_id=user,
+            display_name=name or user.capitalize(),
+            language=language,
+            intent="volunteer",
+            consent_version=1,
+            consent_at=now,
+            created_at=now,
+            last_seen_at=now,
+            roles=[PersonRole(role="volunteer", granted_at=now)],
+        )
+        session.add(person)
+        await session.flush()
+        session.add(
+            VolunteerProfile(
+                person_id=person.id,
+                first_name=name or user.capitalize(),
+                district=district,
+                postcode=postcode,
+                availability_bits=bits,
+                max_offers_per_week=limit,
+                quiet_start=quiet[0] if quiet else None,
+                quiet_end=quiet[1] if quiet else None,
+                status="paused" if paused else "active",
+                activities=[VolunteerActivity(activity=a) for a in activities],
+                languages=[
+                    VolunteerLanguage(language=c, level=lv)
+                    for c, lv in (languages or {"de": "native"}).items()
+                ],
+            )
+        )
+        await session.commit()
+        return person.id

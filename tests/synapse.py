@@ -37,15 +37,23 @@ def synapse_python() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists():
             try:
-                subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True,
-                               capture_output=True, timeout=300)
-                subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                                "matrix-synapse"], check=True, capture_output=True,
-                               timeout=900)
+                subprocess.run(
+                    [sys.executable, "-m", "venv", str(VENV)],
+                    check=True,
+                    capture_output=True,
+                    timeout=300,
+                )
+                subprocess.run(
+                    [str(python), "-m", "pip", "install", "--quiet", "matrix-synapse"],
+                    check=True,
+                    capture_output=True,
+                    timeout=900,
+                )
             except (subprocess.SubprocessError, OSError) as exc:
                 detail = getattr(exc, "stderr", b"") or b""
                 raise SynapseUnavailable(
-                    f"matrix-synapse could not be installed: {exc} {detail[-500:]!r}") from exc
+                    f"matrix-synapse could not be installed: {exc} {detail[-500:]!r}"
+                ) from exc
             stamp.touch()
     return python
 
@@ -76,9 +84,16 @@ class Synapse:
         return {
             "server_name": "localhost",
             "pid_file": str(f / "homeserver.pid"),
-            "listeners": [{"port": self.port, "bind_addresses": ["127.0.0.1"], "type": "http",
-                           "tls": False, "x_forwarded": False,
-                           "resources": [{"names": ["client"], "compress": False}]}],
+            "listeners": [
+                {
+                    "port": self.port,
+                    "bind_addresses": ["127.0.0.1"],
+                    "type": "http",
+                    "tls": False,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["client"], "compress": False}],
+                }
+            ],
             "database": {"name": "sqlite3", "args": {"database": str(f / "homeserver.db")}},
             "media_store_path": str(f / "media"),
             "signing_key_path": str(f / "signing.key"),
@@ -96,8 +111,7 @@ class Synapse:
             "presence": {"enabled": False},
             "rc_message": _limit(),
             "rc_registration": _limit(),
-            "rc_login": {"address": _limit(), "account": _limit(),
-                         "failed_attempts": _limit()},
+            "rc_login": {"address": _limit(), "account": _limit(), "failed_attempts": _limit()},
             "rc_joins": {"local": _limit(), "remote": _limit()},
             "rc_joins_per_room": _limit(),
             "rc_invites": {"per_room": _limit(), "per_user": _limit(), "per_issuer": _limit()},
@@ -111,27 +125,45 @@ class Synapse:
         python = synapse_python()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        (self.folder / "log.yaml").write_text(json.dumps({
-            "version": 1,
-            "formatters": {"f": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-            "handlers": {"file": {"class": "logging.FileHandler", "formatter": "f",
-                                  "filename": str(self.folder / "homeserver.log")}},
-            "root": {"level": "WARNING", "handlers": ["file"]},
-            "disable_existing_loggers": False,
-        }))
+        (self.folder / "log.yaml").write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "formatters": {
+                        "f": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+                    },
+                    "handlers": {
+                        "file": {
+                            "class": "logging.FileHandler",
+                            "formatter": "f",
+                            "filename": str(self.folder / "homeserver.log"),
+                        }
+                    },
+                    "root": {"level": "WARNING", "handlers": ["file"]},
+                    "disable_existing_loggers": False,
+                }
+            )
+        )
         config = self.folder / "homeserver.yaml"
         config.write_text(json.dumps(self.config(), indent=1))  # JSON is YAML
-        subprocess.run([str(python), "-m", "synapse.app.homeserver", "-c", str(config),
-                        "--generate-keys"], check=True, capture_output=True, timeout=300)
-        self.process = subprocess.Popen(
-            [str(python), "-m", "synapse.app.homeserver", "-c", str(config)],
-            stdout=open(self.folder / "stdout.log", "wb"), stderr=subprocess.STDOUT,
+        subprocess.run(
+            [str(python), "-m", "synapse.app.homeserver", "-c", str(config), "--generate-keys"],
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
+        with open(self.folder / "stdout.log", "wb") as log:
+            self.process = subprocess.Popen(
+                [str(python), "-m", "synapse.app.homeserver", "-c", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SynapseUnavailable("Synapse exited: "
-                                         + (self.folder / "stdout.log").read_text()[-2000:])
+                raise SynapseUnavailable(
+                    "Synapse exited: " + (self.folder / "stdout.log").read_text()[-2000:]
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/_matrix/client/versions", timeout=2):
                     return self
@@ -158,8 +190,15 @@ class Synapse:
             mac.update(part.encode())
             if part != ("admin" if admin else "notadmin"):
                 mac.update(b"\x00")
-        body = json.dumps({"nonce": nonce, "username": name, "password": password,
-                           "admin": admin, "mac": mac.hexdigest()}).encode()
+        body = json.dumps(
+            {
+                "nonce": nonce,
+                "username": name,
+                "password": password,
+                "admin": admin,
+                "mac": mac.hexdigest(),
+            }
+        ).encode()
         request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
             user_id = json.load(response)["user_id"]

@@ -36,13 +36,17 @@ async def test_only_a_group_admin_sets_the_group_language(driver: Driver) -> Non
     shown = await driver.say("anna", "/language", group="helfer")
     assert shown[-1].text == t("de", "Which language should I use in this group?")
     shown = await driver.press("anna", "Українська", group="helfer")
-    assert shown[-1].text == t("uk", "From now on I will write in {language} in this group.",
-                               language="Українська")
+    assert shown[-1].text == t(
+        "uk", "From now on I will write in {language} in this group.", language="Українська"
+    )
     shown = await driver.say("bert", "/help", group="helfer")
     assert shown[-1].text.startswith(t("uk", "Here is what I can do:"))
 
 
 async def test_unknown_input_gets_a_hint(driver: Driver) -> None:
     shown = await driver.say("eva", "Hallo, wer bist du?")
-    assert shown[-1].text == t("de", "Sorry, I did not understand that. Send /help to see what "
-                                     "I can do, or /menu for the main menu.")
+    assert shown[-1].text == t(
+        "de",
+        "Sorry, I did not understand that. Send /help to see what "
+        "I can do, or /menu for the main menu.",
+    )

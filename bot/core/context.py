@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import buttons as button_tokens
 from bot.core.flow import Answer, Flow
-from bot.core.i18n import current_language, directed, is_rtl, use_locale
-from bot.core.outbox import enqueue
+from bot.core.i18n import current_language, directed
+from bot.core.notify import Notifier
 from bot.core.services import Services
 from bot.core.types import (
     Attachment,
@@ -20,7 +20,6 @@ from bot.core.types import (
     ChatKind,
     Format,
     Incoming,
-    OutgoingMessage,
     Reply,
 )
 from db.models import ChatRecord, FlowState, Person
@@ -41,7 +40,7 @@ class Context:
     services: Services
     flow_state: FlowState | None = None
     replies: list[PendingReply] = field(default_factory=list)
-    queued: int = 0
+    _notifier: Notifier | None = None
     notice: str | None = None
     answered_step: bool = False
     _flow_generation: int = 0  # bumped when a flow starts or ends
@@ -84,64 +83,23 @@ class Context:
         """A short remark about the button just pressed (a toast where the platform has one)."""
         self.notice = directed(text)
 
-    async def send_to(
-        self,
-        person: Person,
-        render: Callable[[], Reply],
-        *,
-        chat_id: str | None = None,
-    ) -> None:
+    @property
+    def notifier(self) -> Notifier:
+        if self._notifier is None:
+            self._notifier = Notifier(self.session, self.services)
+        return self._notifier
+
+    @property
+    def queued(self) -> int:
+        return self._notifier.queued if self._notifier else 0
+
+    async def send_to(self, person: Person, render: Callable[[], Reply]) -> None:
         """Queue a message for someone else, rendered in their language and time zone."""
-        with use_locale(
-            person.language or self.settings.default_language,
-            person.timezone or self.settings.timezone,
-        ):
-            reply = render()
-            rtl = is_rtl()
-        target = chat_id or person.platform_user_id
-        await self._enqueue(person.platform, target, reply, person.id, rtl)
+        await self.notifier.to_person(person, render)
 
     async def send_to_chat(self, chat: ChatRecord, render: Callable[[], Reply]) -> None:
         """Queue a message for a (group) chat, in that chat's language."""
-        with use_locale(chat.language or self.settings.default_language):
-            reply = render()
-            rtl = is_rtl()
-        await self._enqueue(
-            chat.platform,
-            chat.platform_chat_id,
-            reply,
-            None,
-            rtl,
-            is_group=chat.kind == ChatKind.GROUP,
-        )
-
-    async def _enqueue(
-        self,
-        platform: str,
-        chat_id: str,
-        reply: Reply,
-        person_id: int | None,
-        rtl: bool,
-        *,
-        is_group: bool = False,
-    ) -> None:
-        sent = await button_tokens.mint(
-            self.session,
-            platform,
-            chat_id,
-            reply,
-            person_id,
-            remember_keyboard=not self.services.capabilities_of(platform).inline_buttons,
-        )
-        enqueue(
-            self.session,
-            platform,
-            OutgoingMessage(
-                chat_id, reply.text, sent, reply.format, reply.attachment, rtl, is_group=is_group
-            ),
-            person_id=person_id,
-        )
-        self.queued += 1
+        await self.notifier.to_chat(chat, render)
 
     # --- flows ---------------------------------------------------------------------------
     @property
@@ -160,6 +118,12 @@ class Context:
         if self.flow_state is None:
             raise RuntimeError("no flow is running")
         self.flow_state.data = {**self.flow_state.data, **values}
+
+    def forget(self, *keys: str) -> None:
+        """Drop answers, so that the flow asks for them again."""
+        if self.flow_state is None:
+            raise RuntimeError("no flow is running")
+        self.flow_state.data = {k: v for k, v in self.flow_state.data.items() if k not in keys}
 
     async def start_flow(self, flow: Flow, *, at: str | None = None, **data: Any) -> None:
         """Begin a flow (replacing any other) at its first state, or at `at`."""

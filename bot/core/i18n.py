@@ -188,6 +188,16 @@ def format_datetime(value: datetime, format: str = "medium") -> str:
     return babel_dates.format_datetime(_localise(value), format=format, locale=_babel_locale())
 
 
+def format_moment(value: datetime) -> str:
+    """Weekday, date and time the way people say them: "Fr., 27. Nov. 2026, 10:15"."""
+    local = _localise(value)
+    locale = _babel_locale()
+    pattern = str(locale.datetime_formats["medium"])
+    day = babel_dates.format_skeleton("yMMMEd", local, locale=locale)
+    clock = babel_dates.format_time(local, "short", locale=locale)
+    return pattern.replace("{1}", day).replace("{0}", clock)
+
+
 def format_date(value: date | datetime, format: str = "medium") -> str:
     if isinstance(value, datetime):
         value = _localise(value).date()

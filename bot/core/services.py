@@ -44,6 +44,8 @@ class Services:
     group_admin_checks: dict[str, GroupAdminCheck] = field(default_factory=dict)
     #: Per platform: a link that opens the bot with a deep-link payload (t.me/<bot>?start=…).
     link_builders: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    #: Per platform: HTML that lets one person reach another (a profile link or handle).
+    contact_builders: dict[str, Callable[[str, str], str]] = field(default_factory=dict)
 
     def capabilities_of(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, Capabilities())
@@ -55,6 +57,15 @@ class Services:
     def deep_link(self, platform: str, payload: str) -> str | None:
         build = self.link_builders.get(platform)
         return build(payload) if build else None
+
+    def contact_html(self, platform: str, user_id: str, name: str) -> str:
+        """How to reach someone, for the double-consent hand-over (escaped HTML)."""
+        import html
+
+        build = self.contact_builders.get(platform)
+        if build:
+            return build(user_id, name)
+        return f"<b>{html.escape(name)}</b> ({html.escape(platform)}: {html.escape(user_id)})"
 
     def outbox_changed(self) -> None:
         for listener in self.outbox_listeners:

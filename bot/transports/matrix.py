@@ -88,6 +88,14 @@ def render_plain(message: OutgoingMessage) -> str:
     return "\n".join(lines)
 
 
+def contact_html(user_id: str, name: str) -> str:
+    """A matrix.to link, which every Matrix client opens."""
+    return (
+        f'<a href="https://matrix.to/#/{html.escape(user_id)}">{html.escape(name)}</a> '
+        f"({html.escape(user_id)})"
+    )
+
+
 class MatrixTransport:
     def __init__(
         self, app: App, *, sync_timeout_ms: int = SYNC_TIMEOUT_MS, worker: str = "main"
@@ -122,6 +130,7 @@ class MatrixTransport:
         services = app.services
         services.capabilities[PLATFORM] = CAPABILITIES
         services.group_admin_checks[PLATFORM] = self.is_group_admin
+        services.contact_builders[PLATFORM] = contact_html
         services.outbox_listeners.append(self.sender.wake)
 
     # --- login and device ---------------------------------------------------------------
@@ -226,17 +235,24 @@ class MatrixTransport:
             for event in self.new_events(events):
                 await self._guarded(room, event)
 
-        rooms = [(self.client.rooms.get(room_id), info.timeline.events)
-                 for room_id, info in response.rooms.join.items()]
-        await asyncio.gather(*(room_in_order(room, events) for room, events in rooms
-                               if room is not None))
+        rooms = [
+            (self.client.rooms.get(room_id), info.timeline.events)
+            for room_id, info in response.rooms.join.items()
+        ]
+        await asyncio.gather(
+            *(room_in_order(room, events) for room, events in rooms if room is not None)
+        )
 
     def new_events(self, events: list[Any]) -> list[Any]:
         """Events to answer: not our own, and not history from before we joined the room."""
         start = 0
         for index, event in enumerate(events):
-            if (isinstance(event, RoomMemberEvent) and event.state_key == self.user_id
-                    and event.membership == "join" and event.prev_membership != "join"):
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ):
                 start = index + 1
         return [e for e in events[start:] if getattr(e, "sender", None) != self.user_id]
 

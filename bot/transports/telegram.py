@@ -11,6 +11,7 @@ its `retry_after` instead of sleeping on it, a 403 marks the chat unreachable.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import secrets
 from collections import defaultdict
@@ -71,6 +72,11 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 MAX_RETRY_AFTER = 300.0
 
 
+def contact_html(user_id: str, name: str) -> str:
+    """A mention that opens the person's profile in Telegram."""
+    return f'<a href="tg://user?id={int(user_id)}">{html.escape(name)}</a>'
+
+
 class TelegramTransport:
     def __init__(
         self,
@@ -102,6 +108,7 @@ class TelegramTransport:
         services.capabilities[PLATFORM] = CAPABILITIES
         services.group_admin_checks[PLATFORM] = self.is_group_admin
         services.link_builders[PLATFORM] = self.deep_link
+        services.contact_builders[PLATFORM] = contact_html
         services.outbox_listeners.append(self.sender.wake)
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)

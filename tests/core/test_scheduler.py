@@ -22,7 +22,7 @@ async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -
     second = scheduler.create_scheduler(app)
     second.start(paused=True)
     try:
-        assert [job.id for job in second.get_jobs()] == ["housekeeping"]
+        assert sorted(job.id for job in second.get_jobs()) == ["housekeeping", "needs_upkeep"]
     finally:
         second.shutdown(wait=False)
 

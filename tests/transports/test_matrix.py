@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,16 +20,17 @@ from db.models import ChatRecord
 from tests.conftest import start_matrix
 from tests.drivers import shown_from_matrix
 from tests.matrix_people import MatrixPerson
-from tests.synapse import Synapse
 from tests.support import t
+from tests.synapse import Synapse
 
 pytestmark = pytest.mark.slow
 
 
 async def person(synapse: Synapse, name: str, tmp_path: Path) -> MatrixPerson:
     user_id = synapse.register(f"{name}{len(synapse.passwords)}")
-    return await MatrixPerson(synapse.url, user_id, synapse.passwords[user_id],
-                              tmp_path / name).start()
+    return await MatrixPerson(
+        synapse.url, user_id, synapse.passwords[user_id], tmp_path / name
+    ).start()
 
 
 async def test_encrypted_direct_chat_and_replies_as_notices(
@@ -88,8 +90,7 @@ async def test_a_restart_answers_what_arrived_meanwhile_exactly_once(
         assert len(bodies) == 3, bodies
         assert bodies[1].startswith(t("de", "Privacy notice (version {version})", version=1))
         assert bodies[2] == t("de", "There is nothing to cancel.")
-        saved = json.loads((matrix_settings.data_dir / "matrix" / "credentials.json")
-                           .read_text())
+        saved = json.loads((matrix_settings.data_dir / "matrix" / "credentials.json").read_text())
         assert saved["device_id"] == device
     finally:
         await anna.stop()
@@ -105,7 +106,7 @@ async def test_history_from_before_the_first_start_is_not_answered(
     try:
         room = await anna.create_room([bot_id], direct=True, encrypted=False)
         await anna.say(room, "/help")  # before the bot ever ran
-        bot, shutdown = await start_matrix(matrix_settings)
+        _bot, shutdown = await start_matrix(matrix_settings)
         try:
             await anna.wait_for_member(room, bot_id)
             await anna.say(room, "/cancel")
@@ -131,8 +132,9 @@ async def test_a_kick_marks_the_room_unreachable(
         await carl.client.room_kick(room, matrix_bot.user_id, "bye")
         for _ in range(100):
             async with matrix_bot.app.session_factory() as session:
-                chat = await session.scalar(select(ChatRecord).where(
-                    ChatRecord.platform_chat_id == room))
+                chat = await session.scalar(
+                    select(ChatRecord).where(ChatRecord.platform_chat_id == room)
+                )
             if chat is not None and chat.unreachable_at is not None:
                 break
             await asyncio.sleep(0.1)
@@ -144,8 +146,9 @@ async def test_a_kick_marks_the_room_unreachable(
         await dora.stop()
 
 
-async def test_limit_exceeded_becomes_a_retry(matrix_bot: MatrixTransport,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_limit_exceeded_becomes_a_retry(
+    matrix_bot: MatrixTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
     room_id = "!somewhere:localhost"
     matrix_bot.client.rooms[room_id] = SimpleNamespace(encrypted=False)  # type: ignore[assignment]
 
@@ -180,15 +183,19 @@ async def test_one_failing_event_does_not_stop_the_others(
     events = [SimpleNamespace(sender="@x:localhost", body=b) for b in ("a", "boom", "c")]
     room_id = "!r:localhost"
     matrix_bot.client.rooms[room_id] = SimpleNamespace(room_id=room_id)  # type: ignore[assignment]
-    response = SimpleNamespace(rooms=SimpleNamespace(join={
-        room_id: SimpleNamespace(timeline=SimpleNamespace(events=events))}))
+    response = SimpleNamespace(
+        rooms=SimpleNamespace(
+            join={room_id: SimpleNamespace(timeline=SimpleNamespace(events=events))}
+        )
+    )
     await matrix_bot._handle_sync(response)  # type: ignore[arg-type]
     del matrix_bot.client.rooms[room_id]
     assert handled == ["a", "c"]
 
 
-async def test_sync_errors_back_off_doubling(matrix_settings: Settings,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sync_errors_back_off_doubling(
+    matrix_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.app import open_app
 
     app = await open_app(matrix_settings, migrate=False)
@@ -208,14 +215,19 @@ async def test_sync_errors_back_off_doubling(matrix_settings: Settings,
     stop.set()
     await task
     await app.close()
-    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(calls)]
     assert len(calls) >= 4
-    assert all(later >= 1.8 * earlier for earlier, later in zip(gaps, gaps[1:], strict=False))
+    assert all(later >= 1.8 * earlier for earlier, later in pairwise(gaps))
 
 
 def test_rendering_escapes_and_numbers_the_options() -> None:
-    message = OutgoingMessage("!r", "<script>alert(1)</script>\nzweite Zeile",
-                              ((SentButton("Ja & gern", "t1"), SentButton("Nein", "t2")),))
-    assert render_html(message) == ("&lt;script&gt;alert(1)&lt;/script&gt;<br>zweite Zeile"
-                                    "<ol><li>Ja &amp; gern</li><li>Nein</li></ol>")
+    message = OutgoingMessage(
+        "!r",
+        "<script>alert(1)</script>\nzweite Zeile",
+        ((SentButton("Ja & gern", "t1"), SentButton("Nein", "t2")),),
+    )
+    assert render_html(message) == (
+        "&lt;script&gt;alert(1)&lt;/script&gt;<br>zweite Zeile"
+        "<ol><li>Ja &amp; gern</li><li>Nein</li></ol>"
+    )
     assert render_plain(message).endswith("\n  [1] Ja & gern\n  [2] Nein")

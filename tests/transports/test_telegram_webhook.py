@@ -25,8 +25,11 @@ async def test_webhook_accepts_only_requests_with_the_secret(
 ) -> None:
     port = free_port()
     settings = dataclasses.replace(
-        telegram_settings, webhook_url=f"http://127.0.0.1:{port}/telegram/hook",
-        webhook_listen="127.0.0.1", webhook_port=port, webhook_secret="s3cret-token",
+        telegram_settings,
+        webhook_url=f"http://127.0.0.1:{port}/telegram/hook",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret="s3cret-token",
     )
     app = await open_app(settings, migrate=False)
     transport = TelegramTransport(app)
@@ -42,13 +45,15 @@ async def test_webhook_accepts_only_requests_with_the_secret(
         url = f"http://127.0.0.1:{port}/telegram/hook"
         async with httpx.AsyncClient() as client:
             refused = await client.post(url, json=update)
-            wrong = await client.post(url, json=update,
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
+            wrong = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+            )
             assert (refused.status_code, wrong.status_code) == (403, 403)
             await asyncio.sleep(0.3)
             assert bot_api.sent_to(700) == []
             accepted = await client.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+            )
             assert accepted.status_code == 200
         [reply] = await bot_api.wait_sent(700)
         assert "/help" in reply.text

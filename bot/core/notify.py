@@ -1,0 +1,90 @@
+"""Messages to people and chats other than the one being answered, through the outbox.
+
+Each message is rendered in the recipient's language and time zone, its buttons get tokens
+that only the recipient can use, and it is stored in the same transaction as the change that
+caused it. Used by handlers (through `Context`) and by scheduled jobs alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import buttons as button_tokens
+from bot.core.i18n import is_rtl, use_locale
+from bot.core.outbox import enqueue
+from bot.core.services import Services
+from bot.core.types import ChatKind, OutgoingMessage, Reply
+from db.models import ChatRecord, Person
+
+
+@dataclass
+class Notifier:
+    session: AsyncSession
+    services: Services
+    queued: int = 0
+
+    async def to_person(
+        self, person: Person, render: Callable[[], Reply], *, chat_id: str | None = None
+    ) -> None:
+        """Queue a message for someone, in their private chat with the bot."""
+        settings = self.services.settings
+        with use_locale(
+            person.language or settings.default_language, person.timezone or settings.timezone
+        ):
+            reply = render()
+            rtl = is_rtl()
+        await self._enqueue(
+            person.platform,
+            chat_id or person.platform_user_id,
+            reply,
+            person.id,
+            rtl,
+            is_group=False,
+        )
+
+    async def to_chat(self, chat: ChatRecord, render: Callable[[], Reply]) -> None:
+        """Queue a message for a (group) chat, in that chat's language."""
+        settings = self.services.settings
+        with use_locale(chat.language or settings.default_language, settings.timezone):
+            reply = render()
+            rtl = is_rtl()
+        await self._enqueue(
+            chat.platform,
+            chat.platform_chat_id,
+            reply,
+            None,
+            rtl,
+            is_group=chat.kind == ChatKind.GROUP,
+        )
+
+    async def _enqueue(
+        self,
+        platform: str,
+        chat_id: str,
+        reply: Reply,
+        person_id: int | None,
+        rtl: bool,
+        *,
+        is_group: bool,
+    ) -> None:
+        sent = await button_tokens.mint(
+            self.session,
+            platform,
+            chat_id,
+            reply,
+            person_id,
+            remember_keyboard=not self.services.capabilities_of(platform).inline_buttons,
+        )
+        enqueue(
+            self.session,
+            platform,
+            OutgoingMessage(
+                chat_id, reply.text, sent, reply.format, reply.attachment, rtl, is_group=is_group
+            ),
+            person_id=person_id,
+            not_before=self.services.clock(),
+        )
+        self.queued += 1

@@ -1,0 +1,116 @@
+"""Building blocks for flow steps: single and multiple choice, typed lists, validated text.
+
+A multiple choice shows ✓ on the chosen options and a "Done" button; pressing an option
+toggles it (on Telegram the message is edited in place). On transports without buttons the
+person may also type several numbers or labels at once: "1, 3, 5".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.core.context import Context
+from bot.core.flow import Answer
+from bot.core.i18n import _
+from bot.core.types import Button
+
+DONE = "__done__"
+SKIP = "__skip__"
+CHECK = "✓ "
+
+Option = tuple[str, str]  # (value, label)
+
+
+def rows(buttons: Sequence[Button], per_row: int = 2) -> list[list[Button]]:
+    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+def choice_buttons(state: str, options: Sequence[Option], per_row: int = 2) -> list[list[Button]]:
+    return rows([Button(state, label, value) for value, label in options], per_row)
+
+
+def multi_buttons(
+    state: str, options: Sequence[Option], selected: Sequence[str], per_row: int = 2
+) -> list[list[Button]]:
+    buttons = [
+        Button(state, (CHECK if value in selected else "") + label, value)
+        for value, label in options
+    ]
+    return [*rows(buttons, per_row), [Button(state, _("Done"), DONE)]]
+
+
+def parse_typed(text: str, options: Sequence[Option]) -> list[str] | None:
+    """ "1, 3" or "Arabic, English" → option values; None if anything is not an option."""
+    parts = [p.strip() for p in re.split(r"[,;،\n]+", text) if p.strip()]
+    if not parts:
+        return None
+    chosen: list[str] = []
+    labels = {label.casefold(): value for value, label in options}
+    for part in parts:
+        if part.isdigit() and 1 <= int(part) <= len(options):
+            value = options[int(part) - 1][0]
+        elif part.casefold() in labels:
+            value = labels[part.casefold()]
+        else:
+            return None
+        if value not in chosen:
+            chosen.append(value)
+    return chosen
+
+
+def single_choice(answer: Answer, options: Sequence[Option]) -> str | None:
+    """The value of a pressed button or of a typed number or label."""
+    if answer.is_button:
+        return answer.value if answer.value in {v for v, _ in options} else None
+    chosen = parse_typed(answer.text or "", options)
+    return chosen[0] if chosen and len(chosen) == 1 else None
+
+
+def multi_choice(
+    ctx: Context, key: str, answer: Answer, options: Sequence[Option], *, minimum: int = 1
+) -> bool | None:
+    """Handle an answer to a multiple choice stored under `key`.
+
+    Returns True when the choice is complete, False to ask again (toggled, or not enough
+    chosen yet), None when the answer made no sense.
+    """
+    values = {v for v, _ in options}
+    selected: list[str] = list(ctx.data.get(key, []))
+    if answer.is_button:
+        if answer.value == DONE:
+            if len(selected) < minimum:
+                ctx.reply(_("Please choose at least one option, then press Done."))
+                return False
+            return True
+        if answer.value not in values:
+            return None
+        selected.remove(answer.value) if answer.value in selected else selected.append(
+            answer.value
+        )
+        ctx.remember(**{key: selected})
+        return False
+    typed = parse_typed(answer.text or "", options)
+    if typed is None:
+        return None
+    ctx.remember(**{key: typed})
+    return len(typed) >= minimum
+
+
+def text_answer(ctx: Context, answer: Answer, *, limit: int, minimum: int = 1) -> str | None:
+    """Free text within limits; the person is told what was wrong."""
+    if answer.is_button or answer.text is None:
+        ctx.reply(_("Please type your answer."))
+        return None
+    text = answer.text.strip()
+    if len(text) < minimum:
+        ctx.reply(_("That is too short. Please write a little more."))
+        return None
+    if len(text) > limit:
+        ctx.reply(
+            _(
+                "That is too long ({count} characters). Please keep it under {limit} characters."
+            ).format(count=len(text), limit=limit)
+        )
+        return None
+    return text

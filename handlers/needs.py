@@ -1,0 +1,286 @@
+"""Needs as people see them: the need card, /needs with filters and pages, deep links.
+
+Open needs are listed most urgent first (dated ones by their date), then newest; filters for
+activity, language, area and date are kept in the buttons themselves (server-side tokens), so
+paging and filtering need no flow state.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import and_, case, func, or_, select
+
+from bot.core import deeplinks
+from bot.core.context import Context
+from bot.core.i18n import N_, _, format_list, format_moment, isolate
+from bot.core.router import Router
+from bot.core.types import Button, Format, Reply
+from db.models import Intent, Need, NeedStatus, Organisation
+from handlers import forms
+from handlers.taxonomy import (
+    ACTIVITIES,
+    SPOKEN_LANGUAGES,
+    activity_label,
+    day_name,
+    language_name,
+)
+
+router = Router("needs")
+
+PAGE_SIZE = 5
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def when_text(need: Need) -> str:
+    if need.when_kind == "date" and need.starts_at is not None:
+        return format_moment(need.starts_at)
+    if need.when_kind == "regular" and need.weekday is not None:
+        return _("every {day} at {time}").format(
+            day=day_name(DAY_KEYS[need.weekday]), time=need.time_of_day or ""
+        )
+    return _("flexible, by arrangement")
+
+
+def where_text(need: Need) -> str:
+    parts = [p for p in (need.place, need.district or need.postcode) if p]
+    return ", ".join(parts) or "–"
+
+
+def card(need: Need, organisation: Organisation | None) -> str:
+    """The need as HTML: everything a volunteer needs to decide, people's text escaped."""
+    e = html.escape
+    languages = format_list([language_name(c) for c in need.languages]) or _("no special language")
+    lines = [f"<b>{e(isolate(need.title))}</b>"]
+    if need.description:
+        lines.append(e(isolate(need.description)))
+    lines += [
+        "",
+        _("What: {activity}").format(activity=e(activity_label(need.activity))),
+        _("Where: {place}").format(place=e(isolate(where_text(need)))),
+        _("When: {when}").format(when=e(when_text(need))),
+        _("Languages: {languages}").format(languages=e(languages)),
+        _("Helpers: {missing} of {needed} still needed").format(
+            missing=need.missing, needed=need.volunteers_needed
+        ),
+    ]
+    if organisation is not None:
+        lines.append(
+            _("Posted by: {organisation}").format(organisation=e(isolate(organisation.name)))
+        )
+    if need.status != NeedStatus.OPEN:
+        lines.append(_("Status: {status}").format(status=e(status_label(need.status))))
+    return "\n".join(lines)
+
+
+STATUS_LABELS = {
+    NeedStatus.PENDING_REVIEW: N_("waiting for a coordinator"),
+    NeedStatus.OPEN: N_("open"),
+    NeedStatus.FULL: N_("enough helpers found"),
+    NeedStatus.CLOSED: N_("closed"),
+    NeedStatus.EXPIRED: N_("expired"),
+    NeedStatus.DECLINED: N_("not published"),
+}
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[NeedStatus(status)]) if status in set(NeedStatus) else status
+
+
+def card_reply(need: Need, organisation: Organisation | None, buttons: list[Button]) -> Reply:
+    from bot.core.context import make_reply
+
+    return make_reply(card(need, organisation), [[b] for b in buttons], Format.HTML)
+
+
+# --- listing --------------------------------------------------------------------------------
+def open_needs_query(now: datetime, filters: dict[str, str]):
+    query = select(Need).where(Need.status == NeedStatus.OPEN, Need.until > now)
+    if filters.get("a") in ACTIVITIES:
+        query = query.where(Need.activity == filters["a"])
+    if filters.get("l") in SPOKEN_LANGUAGES:
+        query = query.where(Need.language_codes.like(f"%,{filters['l']},%"))
+    if filters.get("d"):
+        query = query.where(or_(Need.district == filters["d"], Need.postcode == filters["d"]))
+    when = filters.get("t")
+    today_end = now + timedelta(days=1)
+    week_end = now + timedelta(days=7)
+    if when == "today":
+        query = query.where(
+            or_(
+                and_(Need.when_kind == "date", Need.starts_at < today_end),
+                and_(Need.when_kind == "regular", Need.weekday == now.weekday()),
+            )
+        )
+    elif when == "week":
+        query = query.where(
+            or_(
+                and_(Need.when_kind == "date", Need.starts_at < week_end), Need.when_kind != "date"
+            )
+        )
+    elif when == "later":
+        query = query.where(
+            or_(
+                and_(Need.when_kind == "date", Need.starts_at >= week_end),
+                Need.when_kind == "flexible",
+            )
+        )
+    urgent_first = case((Need.when_kind == "date", 0), else_=1)
+    return query.order_by(urgent_first, Need.starts_at, Need.published_at.desc(), Need.id.desc())
+
+
+def encode(filters: dict[str, str]) -> str:
+    return urlencode({k: v for k, v in filters.items() if v})
+
+
+def decode(value: str) -> dict[str, str]:
+    try:
+        return {k: v[:100] for k, v in parse_qsl(value[:500]) if k in ("a", "l", "d", "t", "p")}
+    except ValueError:
+        return {}
+
+
+def filter_summary(filters: dict[str, str]) -> str:
+    parts = []
+    if filters.get("a") in ACTIVITIES:
+        parts.append(activity_label(filters["a"]))
+    if filters.get("l") in SPOKEN_LANGUAGES:
+        parts.append(language_name(filters["l"]))
+    if filters.get("d"):
+        parts.append(isolate(filters["d"]))
+    if filters.get("t") in DATE_FILTERS:
+        parts.append(_(DATE_FILTERS[filters["t"]]))
+    return format_list(parts)
+
+
+DATE_FILTERS = {"today": N_("today"), "week": N_("this week"), "later": N_("later")}
+
+
+async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
+    now = ctx.services.clock()
+    page = max(0, int(filters.get("p", "0")) if filters.get("p", "0").isdigit() else 0)
+    query = open_needs_query(now, filters)
+    total = await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    needs = list(await ctx.session.scalars(query.offset(page * PAGE_SIZE).limit(PAGE_SIZE)))
+    organisations = await organisations_of(ctx, needs)
+    for need in needs:
+        ctx.replies.append(
+            _pending(
+                ctx,
+                card_reply(
+                    need,
+                    organisations.get(need.organisation_id or 0),
+                    [Button("need.help", _("I can help"), str(need.id))],
+                ),
+            )
+        )
+    heading = (
+        _("Open needs: {count}").format(count=total)
+        if not filters
+        else _("Open needs for {filters}: {count}").format(
+            filters=filter_summary(filters), count=total
+        )
+    )
+    if not needs:
+        heading = (
+            _("There are no open needs right now.")
+            if not filters
+            else _("No open needs match {filters}.").format(filters=filter_summary(filters))
+        )
+    elif total > PAGE_SIZE:
+        heading += "\n" + _("Page {page} of {pages}").format(
+            page=page + 1, pages=(total + PAGE_SIZE - 1) // PAGE_SIZE
+        )
+    base = {k: v for k, v in filters.items() if k != "p"}
+    paging = []
+    if page > 0:
+        paging.append(Button("needs.list", _("Previous"), encode({**base, "p": str(page - 1)})))
+    if (page + 1) * PAGE_SIZE < total:
+        paging.append(Button("needs.list", _("Next"), encode({**base, "p": str(page + 1)})))
+    filter_buttons = [
+        Button("needs.filter", _("Activity"), encode({**base, "f": "a"})),
+        Button("needs.filter", _("Language"), encode({**base, "f": "l"})),
+        Button("needs.filter", _("Area"), encode({**base, "f": "d"})),
+        Button("needs.filter", _("Date"), encode({**base, "f": "t"})),
+    ]
+    rows = [paging] if paging else []
+    rows += forms.rows(filter_buttons, 4)
+    if base:
+        rows.append([Button("needs.list", _("Clear filters"), "")])
+    ctx.reply(heading, rows)
+
+
+def _pending(ctx: Context, reply: Reply):
+    from bot.core.context import PendingReply
+
+    return PendingReply(reply, ctx.person.id)
+
+
+async def organisations_of(ctx: Context, needs: list[Need]) -> dict[int, Organisation]:
+    ids = {n.organisation_id for n in needs if n.organisation_id}
+    if not ids:
+        return {}
+    rows = await ctx.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))
+    return {org.id: org for org in rows}
+
+
+@router.command("needs", N_("Find needs where volunteers are wanted"))
+async def needs_command(ctx: Context) -> None:
+    await show_needs(ctx, {})
+
+
+@router.button("needs.list")
+async def needs_list(ctx: Context, value: str) -> None:
+    await show_needs(ctx, decode(value))
+
+
+@router.button("needs.filter")
+async def needs_filter(ctx: Context, value: str) -> None:
+    """Offer the values of one filter; each leads back to the list with it applied."""
+    raw = dict(parse_qsl(value[:500]))
+    field = raw.pop("f", "")
+    base = {k: v for k, v in decode(encode(raw)).items() if k != "p"}
+    if field == "a":
+        options = [(k, _(label)) for k, label in ACTIVITIES.items()]
+        question = _("Which activity?")
+    elif field == "l":
+        options = [(code, language_name(code)) for code in SPOKEN_LANGUAGES]
+        question = _("Which language?")
+    elif field == "d":
+        options = [(d, d) for d in ctx.settings.districts]
+        question = _("Which area?")
+    elif field == "t":
+        options = [(k, _(label)) for k, label in DATE_FILTERS.items()]
+        question = _("When?")
+    else:
+        ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
+        return
+    buttons = [Button("needs.list", label, encode({**base, field: key})) for key, label in options]
+    ctx.reply(question, forms.rows(buttons, 2))
+
+
+@router.deep_link("need")
+async def need_link(ctx: Context, argument: str) -> None:
+    """A link to one need (shared in a group or a newsletter)."""
+    need = await ctx.session.get(Need, int(argument)) if argument.isdigit() else None
+    if need is None or need.status == NeedStatus.PENDING_REVIEW:
+        ctx.reply(_("This need does not exist (any more)."))
+        return
+    organisation = (
+        await ctx.session.get(Organisation, need.organisation_id) if need.organisation_id else None
+    )
+    buttons = (
+        [Button("need.help", _("I can help"), str(need.id))]
+        if need.status == NeedStatus.OPEN
+        else []
+    )
+    ctx.replies.append(_pending(ctx, card_reply(need, organisation, buttons)))
+
+
+def need_link_text(ctx: Context, need: Need) -> str | None:
+    return ctx.services.deep_link(ctx.platform, deeplinks.payload("need", need.id))
+
+
+router.menu_entry("needs.list", N_("Find needs"), order=20, intents=[Intent.VOLUNTEER])

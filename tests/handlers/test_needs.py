@@ -1,0 +1,364 @@
+"""Organisations, needs, matching and the consented hand-over, as whole stories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.app import App
+from db.models import Need, Offer, Organisation, Person
+from handlers.taxonomy import availability_bits
+from tests.support import Clock, Conversation, make_volunteer, onboard, t
+
+ORG_INTENT = "I act for an initiative or organisation"
+
+
+async def register_organisation(chat: Conversation, user: str, language: str, name: str) -> str:
+    """Register and have coordinator Carla approve; returns the invitation code."""
+    await onboard(chat, user, language, ORG_INTENT)
+    await chat.press(user, t(language, "My organisation"))
+    await chat.say(user, name)
+    await chat.press(user, t(language, "Welcome initiative"))
+    await chat.press(user, "Südstadt")
+    await chat.say(user, "kontakt@example.org")
+    seen = await chat.press(user, t(language, "Send"))
+    review = [s for s in seen if s.chat_id == "carla"]
+    assert review and review[0].text.startswith(
+        t("de", "A new organisation asks to join the network:")
+    )
+    assert name in review[0].text
+    seen = await chat.press("carla", t("de", "Approve"), chat_id="carla")
+    welcome = next(s for s in seen if s.chat_id == user)
+    code = welcome.text.split(
+        t(language, "Invitation code: {code}. Others join with /join {code}", code="XXX").split(
+            "XXX"
+        )[0]
+    )[1][:8]
+    return code
+
+
+async def coordinator(chat: Conversation) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+
+
+async def test_organisation_registration_approval_and_joining(
+    chat: Conversation, app: App
+) -> None:
+    await coordinator(chat)
+    code = await register_organisation(chat, "amal", "ar", "Nachbarschaftshilfe Süd")
+    async with app.session_factory() as session:
+        org = await session.scalar(
+            select(Organisation).where(Organisation.name == "Nachbarschaftshilfe Süd")
+        )
+        assert org is not None and org.status == "approved" and org.invite_code == code
+    await onboard(chat, "ben", "en", ORG_INTENT)
+    seen = await chat.say("ben", "/join WRONG1")
+    assert seen[0].text == "I do not know this invitation code. Please check it."
+    seen = await chat.say("ben", f"/join {code}")
+    assert (
+        seen[0].text == "Welcome to “Nachbarschaftshilfe Süd”! You can now post needs for "
+        "it with /need."
+    )
+    # a second review of the same registration changes nothing
+    seen = await chat.press("carla", t("de", "Decline"), chat_id="carla")
+    assert seen[0].text == t("de", "This registration was already reviewed.")
+    # someone who is not a coordinator cannot approve, even with a forged press
+    seen = await chat.say("ben", "/organisation")
+    assert "Nachbarschaftshilfe Süd" in seen[0].text
+
+
+async def test_a_need_posted_in_a_group_in_one_line_reaches_the_right_volunteers(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    await coordinator(chat)
+    await register_organisation(chat, "anna", "de", "Willkommen Süd")
+    match = await make_volunteer(app, "lina", languages={"ar": "native", "de": "good"})
+    paused = await make_volunteer(app, "paul", languages={"ar": "native"}, paused=True)
+    await make_volunteer(app, "omar", languages={"fa": "native"})  # wrong language
+    await make_volunteer(app, "kai", activities=("childcare",), languages={"ar": "native"})
+    quiet = await make_volunteer(app, "nina", languages={"ar": "good"}, quiet=(8, 12))
+    full = await make_volunteer(app, "fritz", languages={"ar": "basic"}, limit=1)
+    # fritz already had his one offer this week
+    chat.admins.add(("#helfer", "anna"))
+    seen = await chat.say("anna", "/linkgroup", group="helfer")
+    assert seen[0].text == t(
+        "de",
+        "This group is now linked to “{name}”. Members can post needs here with /need.",
+        name="Willkommen Süd",
+    )
+    clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # Wednesday 10:00 in Berlin
+    async with app.session_factory() as session:
+        from db.models import VolunteerProfile
+
+        profile = await session.get(VolunteerProfile, full)
+        assert profile is not None
+        profile.offers_week, profile.offers_this_week = "2026-W48", 1
+        await session.commit()
+    seen = await chat.say(
+        "anna", "/need Begleitung zum Jobcenter Di 10:00 Arabisch", group="helfer"
+    )
+    # title, activity, date and language were understood: only the rest is asked
+    assert seen[0].text.startswith(t("de", "Describe the task in a few sentences"))
+    await chat.press("anna", t("de", "Skip"), group="helfer")
+    await chat.press("anna", "Südstadt", group="helfer")
+    await chat.say("anna", "Jobcenter, Bahnhofstraße 12", group="helfer")
+    seen = await chat.press("anna", "1", group="helfer")
+    preview = seen[1].text
+    assert "Begleitung zum Jobcenter" in preview and "Arabisch" in preview
+    assert "Di., 1. Dez. 2026, 10:00" in preview
+    seen = await chat.press("anna", t("de", "Publish"), group="helfer")
+    assert seen[0].chat_id == "#helfer"
+    assert seen[0].text == t("de", "Published! I am asking {count} volunteers who fit.", count=1)
+    offers = [s for s in seen if s.chat_id == "lina"]
+    assert len(offers) == 1 and "Begleitung zum Jobcenter" in offers[0].text
+    assert offers[0].buttons == [
+        t("de", "I can help"),
+        t("de", "Not this time"),
+        t("de", "Pause offers"),
+    ]
+    async with app.session_factory() as session:
+        asked = set(await session.scalars(select(Offer.volunteer_person_id)))
+    assert asked == {match}
+    assert not asked & {paused, quiet, full}
+
+
+async def test_hand_over_with_both_consents_and_a_full_need_closing(
+    chat: Conversation, app: App
+) -> None:
+    await coordinator(chat)
+    await register_organisation(chat, "anna", "de", "Willkommen Süd")
+    for name in ("lina", "mona", "rami"):
+        await make_volunteer(app, name, languages={"ar": "native"}, language="ar")
+    await chat.say("anna", "/need Begleitung zum Amt Arabisch")
+    await chat.press("anna", t("de", "Skip"))
+    await chat.press("anna", "Südstadt")
+    await chat.press("anna", t("de", "Skip"))
+    await chat.press("anna", t("de", "Flexible, by arrangement"))
+    await chat.press("anna", "1")
+    await chat.press("anna", t("de", "1 month"))
+    seen = await chat.press("anna", t("de", "Publish"))
+    offered = sorted(s.chat_id for s in seen if s.chat_id in ("lina", "mona", "rami"))
+    assert offered == ["lina", "mona", "rami"]
+    # Lina (Arabic) says yes: Anna learns who, but no contact yet
+    seen = await chat.press("lina", t("ar", "I can help"))
+    to_anna = next(s for s in seen if s.chat_id == "anna")
+    assert "Lina" in to_anna.text and "fake" not in to_anna.text
+    assert to_anna.buttons == [t("de", "Accept"), t("de", "Decline")]
+    # Mona says yes too, Rami says not this time
+    await chat.press("mona", t("ar", "I can help"))
+    await chat.press("rami", t("ar", "Not this time"))
+    # Anna declines Mona kindly, accepts Lina: now both get each other's contact
+    seen = await chat.press("anna", t("de", "Decline"))
+    assert [s.chat_id for s in seen] == ["anna", "mona"]
+    assert "Mona" not in seen[1].text
+    seen = await chat.tap(
+        "anna", [s for s in chat.messages("anna") if "Lina" in s.text][-1].token(t("de", "Accept"))
+    )
+    to_lina = next(s for s in seen if s.chat_id == "lina")
+    assert "fake: anna" in to_lina.text
+    assert "fake: lina" in seen[0].text
+    assert t(
+        "de",
+        "“{title}” now has all the helpers it needs and is closed.",
+        title="Begleitung zum Amt",
+    ) in [s.text for s in seen]
+    async with app.session_factory() as session:
+        need = await session.scalar(select(Need))
+        assert need is not None and (need.status, need.helpers_count) == ("full", 1)
+        statuses = {o.volunteer_person_id: o.status for o in await session.scalars(select(Offer))}
+    assert sorted(statuses.values()) == ["accepted", "declined", "rejected"]
+    # pressing Accept again, or someone else pressing it, changes nothing
+    seen = await chat.press("anna", t("de", "Accept"))
+    assert seen[0].text == t("de", "This offer was already answered or withdrawn.")
+    # Lina withdraws: the need opens again and Anna is told
+    seen = await chat.press("lina", t("ar", "I can no longer help"))
+    assert any(s.chat_id == "anna" and "Lina" in s.text for s in seen)
+    async with app.session_factory() as session:
+        need = await session.scalar(select(Need))
+        assert need is not None and (need.status, need.helpers_count) == ("open", 0)
+
+
+async def test_needs_from_people_without_an_approved_group_wait_for_a_coordinator(
+    chat: Conversation, app: App
+) -> None:
+    await coordinator(chat)
+    await onboard(chat, "eva", "en", ORG_INTENT)
+    await make_volunteer(app, "lina", activities=("childcare",))
+    await chat.say("eva", "/need Kinderbetreuung beim Elterncafé")
+    for label in ("Skip", "Done", "Weststadt", "Skip", "Every week", "Friday"):
+        await chat.press("eva", label)
+    await chat.say("eva", "16:00")
+    await chat.press("eva", "2")
+    await chat.press("eva", "3 months")
+    seen = await chat.press("eva", "Publish")
+    assert seen[0].text.startswith("Thank you! A coordinator will check your need")
+    review = next(s for s in seen if s.chat_id == "carla")
+    assert review.buttons == [t("de", "Publish"), t("de", "Decline")]
+    assert not [s for s in seen if s.chat_id == "lina"]
+    seen = await chat.press("carla", t("de", "Publish"), chat_id="carla")
+    assert any(s.chat_id == "lina" for s in seen)
+    assert any(s.chat_id == "eva" and "is published" in s.text for s in seen)
+
+
+async def test_bad_input_in_the_need_flow(chat: Conversation, app: App) -> None:
+    await coordinator(chat)
+    await register_organisation(chat, "anna", "de", "Willkommen Süd")
+    await chat.say("anna", "/need")
+    seen = await chat.say("anna", "ab")
+    assert seen[0].text == t("de", "That is too short. Please write a little more.")
+    seen = await chat.say("anna", "x" * 500)
+    assert seen[0].text == t(
+        "de",
+        "That is too long ({count} characters). Please keep it under {limit} characters.",
+        count=500,
+        limit=120,
+    )
+    seen = await chat.say("anna", "y" * 10_000)
+    assert "10000" in seen[0].text or "10.000" in seen[0].text
+    await chat.say("anna", "Hilfe beim Umzug")
+    await chat.say("anna", "Wir ziehen am Samstag um und brauchen starke Hände.")
+    await chat.press("anna", t("de", "Transport and driving"))
+    seen = await chat.say("anna", "Klingonisch")
+    assert seen[0].text == t("de", "I do not know that language. Please choose from the list.")
+    await chat.press("anna", t("de", "Done"))
+    await chat.press("anna", "Nordviertel")
+    await chat.press("anna", t("de", "Skip"))
+    await chat.press("anna", t("de", "On a date"))
+    seen = await chat.say("anna", "01.01.2020 10:00")
+    assert seen[0].text == t("de", "That date is in the past. Please give a date from today on.")
+    seen = await chat.say("anna", "31.02. 10:00")
+    assert seen[0].text == t(
+        "de", "Please give a date and time, for example 12.12. 10:00 or Tue 10:00."
+    )
+    seen = await chat.say("anna", "12.12.")
+    assert seen[0].text == t("de", "Please add a time, for example 10:00.")
+    await chat.say("anna", "12.12. 10:00")
+    seen = await chat.say("anna", "0")
+    assert seen[0].text == t("de", "Please give a number from 1 to {max}.", max=50)
+    seen = await chat.say("anna", "2")
+    assert seen[1].text.startswith("Hilfe beim Umzug")
+    # change the date from the preview
+    await chat.press("anna", t("de", "Change something"))
+    await chat.press("anna", t("de", "Date and time"))
+    await chat.press("anna", t("de", "On a date"))
+    seen = await chat.say("anna", "13.12. 09:00")
+    assert "13. Dez. 2026, 09:00" in seen[1].text
+    seen = await chat.press("anna", t("de", "Cancel"))
+    assert seen[0].text == t("de", "The need was not published.")
+    async with app.session_factory() as session:
+        assert await session.scalar(select(Need)) is None
+
+
+async def test_need_in_an_unlinked_group_is_refused(chat: Conversation) -> None:
+    await onboard(chat, "anna", "de", ORG_INTENT)
+    seen = await chat.say("anna", "/need Hilfe", group="irgendwo")
+    assert seen[0].text == t(
+        "de",
+        "This group is not linked to an organisation yet. A group "
+        "admin can link it with /linkgroup.",
+    )
+
+
+async def test_browsing_needs_with_filters_and_pages(chat: Conversation, app: App) -> None:
+    from bot.demo import load_demo
+
+    await load_demo(app.session_factory)
+    await onboard(chat, "vera", "de")
+    seen = await chat.say("vera", "/needs")
+    cards, footer = seen[:-1], seen[-1]
+    assert len(cards) == 5 and footer.text.startswith(t("de", "Open needs: {count}", count=10))
+    assert t("de", "Next") in footer.buttons
+    seen = await chat.press("vera", t("de", "Next"))
+    assert len(seen) == 6 and t("de", "Previous") in seen[-1].buttons
+    seen = await chat.press("vera", t("de", "Language"))
+    seen = await chat.press("vera", "Ukrainisch")
+    assert all("Ukrainisch" in s.text for s in seen[:-1])
+    assert seen[-1].text.startswith(
+        t("de", "Open needs for {filters}: {count}", filters="Ukrainisch", count=len(seen) - 1)
+    )
+    await chat.press("vera", t("de", "Activity"))
+    seen = await chat.press("vera", t("de", "Childcare"))
+    assert (
+        seen[-1].text
+        == t(
+            "de",
+            "No open needs match {filters}.",
+            filters=t("de", "Childcare") + " und Ukrainisch",
+        )
+        or len(seen) >= 2
+    )
+    seen = await chat.press("vera", t("de", "Clear filters"))
+    assert seen[-1].text.startswith(t("de", "Open needs: {count}", count=10))
+
+
+async def test_a_need_on_one_platform_reaches_a_volunteer_on_another(app: App) -> None:
+    telegram_like = Conversation(app, platform="tg")
+    matrix_like = Conversation(app, platform="mx")
+    await onboard(telegram_like, "carla", "de", ORG_INTENT)  # not a coordinator here
+    await make_volunteer(
+        app, "@lina:example.org", platform="mx", name="Lina", activities=("childcare",)
+    )
+    async with app.session_factory() as session:
+        carla = await session.scalar(select(Person).where(Person.platform == "tg"))
+        from db.models import PersonRole
+
+        assert carla is not None
+        carla.roles.append(PersonRole(role="coordinator", granted_at=app.services.clock()))
+        await session.commit()
+    await telegram_like.say("carla", "/need Kinderbetreuung")
+    for label in (
+        "Skip",
+        "Done",
+        "Altstadt",
+        "Skip",
+        "Flexible, by arrangement",
+        "1",
+        "2 weeks",
+        "Publish",
+    ):
+        await telegram_like.press(
+            "carla", t("de", label) if label not in ("Altstadt", "1") else label
+        )
+    await matrix_like.sender.drain()
+    offer = matrix_like.last("@lina:example.org")
+    assert "Kinderbetreuung" in offer.text
+    await matrix_like.press("@lina:example.org", t("de", "I can help"))
+    await telegram_like.sender.drain()
+    assert "Lina" in telegram_like.last("carla").text
+
+
+async def test_expiry_and_next_round(chat: Conversation, app: App, clock: Clock) -> None:
+    from handlers.offers import expire_needs, next_rounds
+
+    await coordinator(chat)
+    for index in range(8):
+        await make_volunteer(
+            app,
+            f"v{index}",
+            activities=("transport",),
+            bits=availability_bits(["mon"], ["morning"]),
+        )
+    await chat.say("carla", "/need Fahrdienst für Familie Haddad")
+    await chat.press("carla", t("de", "Skip"))
+    await chat.press("carla", t("de", "Done"))
+    for label in ("Altstadt", "Skip", "Flexible, by arrangement", "1", "2 weeks"):
+        await chat.press(
+            "carla", t("de", label) if label != "Altstadt" and label != "1" else label
+        )
+    seen = await chat.press("carla", t("de", "Publish"))
+    first = {s.chat_id for s in seen if s.chat_id.startswith("v")}
+    assert len(first) == 3
+    clock.advance(hours=25)
+    async with app.session_factory() as session:
+        assert await next_rounds(session, app.services, clock()) == 3
+    await chat.sender.drain()
+    second = {s.chat_id for s in chat.log if s.chat_id.startswith("v")} - first
+    assert len(second) == 3
+    clock.advance(days=14)
+    async with app.session_factory() as session:
+        assert await expire_needs(session, app.services, clock()) == 1
+    async with app.session_factory() as session:
+        need = await session.scalar(select(Need))
+        assert need is not None and need.status == "expired"
+    assert timedelta  # imported for readers of the clock arithmetic
