@@ -65,14 +65,20 @@ async def candidates(
     week: str,
     slot_bit: int | None,
 ) -> list[Candidate]:
+    """The query starts from the volunteers who do the need's activity (and, if the need asks
+    for languages, speak one of them), so it touches a few thousand rows, not all."""
     p = VolunteerProfile
+    activity = VolunteerActivity
+    query = (
+        select(p.person_id)
+        .select_from(activity)
+        .join(p, p.person_id == activity.person_id)
+        .join(Person, Person.id == p.person_id)
+    )
     conditions: list[ColumnElement[bool]] = [
+        activity.activity == need.activity,
         p.status == VolunteerStatus.ACTIVE,
-        exists().where(
-            VolunteerActivity.person_id == p.person_id, VolunteerActivity.activity == need.activity
-        ),
-        exists().where(Person.id == p.person_id, Person.consent_version.is_not(None)),
-        not_(exists().where(Offer.need_id == need.id, Offer.volunteer_person_id == p.person_id)),
+        Person.consent_version.is_not(None),
         or_(
             p.offers_week.is_(None),
             p.offers_week != week,
@@ -80,35 +86,26 @@ async def candidates(
         ),
         not_(in_quiet_hours(local_hour)),
     ]
+    if need.id is not None:
+        conditions.append(
+            not_(
+                exists().where(Offer.need_id == need.id, Offer.volunteer_person_id == p.person_id)
+            )
+        )
     if need.poster_person_id is not None:
         conditions.append(p.person_id != need.poster_person_id)
     language_score: ColumnElement[int] = literal(0)
     if need.languages:
-        best = (
-            select(
-                func.max(
-                    case(
-                        *(
-                            (VolunteerLanguage.level == level, points)
-                            for level, points in LEVEL_POINTS.items()
-                        ),
-                        else_=0,
-                    )
-                )
-            )
-            .where(
-                VolunteerLanguage.person_id == p.person_id,
-                VolunteerLanguage.language.in_(need.languages),
-            )
-            .scalar_subquery()
+        spoken = VolunteerLanguage
+        query = query.join(
+            spoken, and_(spoken.person_id == p.person_id, spoken.language.in_(need.languages))
         )
-        conditions.append(
-            exists().where(
-                VolunteerLanguage.person_id == p.person_id,
-                VolunteerLanguage.language.in_(need.languages),
+        language_score = func.max(
+            case(
+                *((spoken.level == level, points) for level, points in LEVEL_POINTS.items()),
+                else_=0,
             )
         )
-        language_score = func.coalesce(best, 0)
     area_score: ColumnElement[int] = literal(0)
     if need.district:
         area_score = case((p.district == need.district, 25), else_=0)
@@ -125,9 +122,13 @@ async def candidates(
         )
         time_score = case((p.availability_bits.op("&")(slot_bit) != 0, 15), else_=0)
     fairness = case((p.offers_week == week, p.offers_this_week * 5), else_=0)
-    score = (language_score + area_score + time_score - fairness).label("score")
+    if need.languages:
+        score = (language_score + func.max(area_score + time_score - fairness)).label("score")
+        query = query.group_by(p.person_id, p.last_offer_at)
+    else:
+        score = (area_score + time_score - fairness).label("score")
     query = (
-        select(p.person_id, score)
+        query.add_columns(score)
         .where(*conditions)
         .order_by(score.desc(), p.last_offer_at.is_not(None), p.last_offer_at, p.person_id)
         .limit(limit)

@@ -151,7 +151,8 @@ def filter_summary(filters: dict[str, str]) -> str:
     if filters.get("d"):
         parts.append(isolate(filters["d"]))
     if filters.get("t") in DATE_FILTERS:
-        parts.append(_(DATE_FILTERS[filters["t"]]))
+        label = DATE_FILTERS[filters["t"]]
+        parts.append(_(label))
     return format_list(parts)
 
 
