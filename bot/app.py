@@ -29,12 +29,14 @@ def build_routes() -> RouteTable:
 
 def build_hooks() -> Hooks:
     from handlers.common import not_understood
+    from handlers.permissions import allowed
     from handlers.privacy import NOTICE_VERSION, ask_for_consent
 
     return Hooks(
         consent_version=NOTICE_VERSION,
         ask_for_consent=ask_for_consent,
         not_understood=not_understood,
+        allowed=allowed,
     )
 
 

@@ -182,12 +182,9 @@ async def notify_coordinators_of_need(notifier: Notifier, services: Services, ne
         )
 
 
-@router.button("need.review")
+@router.button("need.review", once=True)
 async def review_need(ctx: Context, value: str) -> None:
     """A coordinator publishes or declines a need from someone without an approved group."""
-    if not ctx.person.has_role(Role.COORDINATOR):
-        ctx.notify(_("Only coordinators can do this."))
-        return
     verdict, _sep, raw_id = value.partition(":")
     need = await ctx.session.get(Need, int(raw_id)) if raw_id.isdigit() else None
     if need is None or verdict not in ("approve", "decline"):
@@ -312,7 +309,7 @@ async def decision_makers(session: AsyncSession, need: Need) -> list[Person]:
     return await coordinators(session)
 
 
-@router.button("offer.help")
+@router.button("offer.help", once=True)
 async def offer_help(ctx: Context, value: str) -> None:
     offer = await own_offer(ctx, value)
     if offer is None:
@@ -328,7 +325,7 @@ async def offer_help(ctx: Context, value: str) -> None:
     await volunteer_interested(ctx, need, offer)
 
 
-@router.button("need.help")
+@router.button("need.help", once=True)
 async def need_help(ctx: Context, value: str) -> None:
     """ "I can help" on a need found with /needs or a link, without having been asked."""
     need = await ctx.session.get(Need, int(value)) if value.isdigit() else None
@@ -366,7 +363,7 @@ async def need_help(ctx: Context, value: str) -> None:
     await volunteer_interested(ctx, need, offer)
 
 
-@router.button("offer.decline")
+@router.button("offer.decline", once=True)
 async def offer_decline(ctx: Context, value: str) -> None:
     offer = await own_offer(ctx, value)
     if offer is None:
@@ -377,7 +374,7 @@ async def offer_decline(ctx: Context, value: str) -> None:
     ctx.reply(_("No problem. Thank you for letting me know!"))
 
 
-@router.button("offer.pause")
+@router.button("offer.pause", once=True)
 async def offer_pause(ctx: Context, value: str) -> None:
     offer = await own_offer(ctx, value)
     if offer is None:
@@ -411,7 +408,7 @@ def contact_of(services: Services, person: Person, name: str) -> str:
     return services.contact_html(person.platform, person.platform_user_id, name)
 
 
-@router.button("offer.accept")
+@router.button("offer.accept", once=True)
 async def offer_accept(ctx: Context, value: str) -> None:
     """Both said yes: now, and only now, each gets the other's contact."""
     found = await deciding_offer(ctx, value)
@@ -458,7 +455,7 @@ async def offer_accept(ctx: Context, value: str) -> None:
         )
 
 
-@router.button("offer.reject")
+@router.button("offer.reject", once=True)
 async def offer_reject(ctx: Context, value: str) -> None:
     found = await deciding_offer(ctx, value)
     if found is None:
@@ -480,7 +477,7 @@ async def offer_reject(ctx: Context, value: str) -> None:
         )
 
 
-@router.button("offer.withdraw")
+@router.button("offer.withdraw", once=True)
 async def offer_withdraw(ctx: Context, value: str) -> None:
     offer = await own_offer(ctx, value)
     if offer is None:

@@ -25,7 +25,6 @@ from db.models import (
     OrganisationMember,
     OrganisationStatus,
     Person,
-    Role,
 )
 from handlers import forms
 from handlers.offers import coordinators
@@ -276,12 +275,9 @@ async def register_button(ctx: Context, _value: str) -> None:
     await organisation_command(ctx)
 
 
-@router.button("org.review")
+@router.button("org.review", once=True)
 async def review(ctx: Context, value: str) -> None:
     """A coordinator approves (an invitation code is made) or declines."""
-    if not ctx.person.has_role(Role.COORDINATOR):
-        ctx.notify(_("Only coordinators can do this."))
-        return
     verdict, _sep, raw_id = value.partition(":")
     organisation = await ctx.session.get(Organisation, int(raw_id)) if raw_id.isdigit() else None
     if organisation is None or verdict not in ("approve", "decline"):
@@ -414,7 +410,7 @@ async def link_group(ctx: Context) -> None:
     )
 
 
-@router.button("org.link")
+@router.button("org.link", once=True)
 async def link_button(ctx: Context, value: str) -> None:
     approved = {
         str(org.id): org

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.types import Reply, SentButton
@@ -34,6 +34,7 @@ class ResolvedButton:
     action: str
     value: str
     token: str
+    used_at: datetime | None = None
 
 
 async def mint(
@@ -126,7 +127,14 @@ async def resolve(
         return Rejection.FOREIGN
     if now - row.created_at > TOKEN_TTL:
         return Rejection.EXPIRED
-    return ResolvedButton(row.action, row.value, token)
+    return ResolvedButton(row.action, row.value, token, row.used_at)
+
+
+async def mark_used(session: AsyncSession, token: str, now: datetime) -> None:
+    """Spend a single-use button (an approval, a vote): pressing it again changes nothing."""
+    await session.execute(
+        update(ButtonToken).where(ButtonToken.token == token).values(used_at=now)
+    )
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

@@ -209,6 +209,8 @@ class Dispatcher:
             return
         if command.needs_consent and not await self._consented(ctx):
             return
+        if not await self.services.hooks.allowed(ctx, "command", command.name):
+            return
         await command.handler(ctx)
 
     async def _press(self, ctx: Context, token: str) -> None:
@@ -240,6 +242,13 @@ class Dispatcher:
             return
         if action.needs_consent and not await self._consented(ctx):
             return
+        if not await self.services.hooks.allowed(ctx, "button", action.action):
+            return
+        if action.once:
+            if resolved.used_at is not None:
+                ctx.notify(_("This button has already been used."))
+                return
+            await button_tokens.mark_used(ctx.session, resolved.token, self.services.clock())
         await action.handler(ctx, resolved.value)
 
     async def _consented(self, ctx: Context) -> bool:

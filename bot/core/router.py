@@ -46,6 +46,7 @@ class ButtonAction:
     action: str
     handler: ButtonHandler
     needs_consent: bool = True
+    once: bool = False  # single use: a second press (or a replayed token) is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +111,10 @@ class Router:
         return register
 
     def button(
-        self, action: str, *, needs_consent: bool = True
+        self, action: str, *, needs_consent: bool = True, once: bool = False
     ) -> Callable[[ButtonHandler], ButtonHandler]:
         def register(handler: ButtonHandler) -> ButtonHandler:
-            self.buttons[action] = ButtonAction(action, handler, needs_consent)
+            self.buttons[action] = ButtonAction(action, handler, needs_consent, once)
             return handler
 
         return register

@@ -28,6 +28,8 @@ class Hooks:
     consent_version: int
     ask_for_consent: ContextHook
     not_understood: ContextHook
+    #: May this person use this command ("command", name) or button ("button", action)?
+    allowed: Callable[[Context, str, str], Awaitable[bool]]
 
 
 @dataclass

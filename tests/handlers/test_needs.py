@@ -99,7 +99,8 @@ async def test_a_need_posted_in_a_group_in_one_line_reaches_the_right_volunteers
         "anna", "/need Begleitung zum Jobcenter Di 10:00 Arabisch", group="helfer"
     )
     # title, activity, date and language were understood: only the rest is asked
-    assert seen[0].text.startswith(t("de", "Describe the task in a few sentences"))
+    assert seen[0].text == t("de", "Describe the task in a few sentences: what will the "
+                                   "volunteer do, and what should they know? (Or skip.)")
     await chat.press("anna", t("de", "Skip"), group="helfer")
     await chat.press("anna", "Südstadt", group="helfer")
     await chat.say("anna", "Jobcenter, Bahnhofstraße 12", group="helfer")
@@ -152,9 +153,9 @@ async def test_hand_over_with_both_consents_and_a_full_need_closing(
     seen = await chat.press("anna", t("de", "Decline"))
     assert [s.chat_id for s in seen] == ["anna", "mona"]
     assert "Mona" not in seen[1].text
-    seen = await chat.tap(
-        "anna", [s for s in chat.messages("anna") if "Lina" in s.text][-1].token(t("de", "Accept"))
-    )
+    accept_lina = [s for s in chat.messages("anna") if "Lina" in s.text][-1].token(
+        t("de", "Accept"))
+    seen = await chat.tap("anna", accept_lina)
     to_lina = next(s for s in seen if s.chat_id == "lina")
     assert "fake: anna" in to_lina.text
     assert "fake: lina" in seen[0].text
@@ -169,7 +170,9 @@ async def test_hand_over_with_both_consents_and_a_full_need_closing(
         statuses = {o.volunteer_person_id: o.status for o in await session.scalars(select(Offer))}
     assert sorted(statuses.values()) == ["accepted", "declined", "rejected"]
     # pressing Accept again, or someone else pressing it, changes nothing
-    seen = await chat.press("anna", t("de", "Accept"))
+    seen = await chat.tap("anna", accept_lina)  # the same button again (or a replay)
+    assert seen[0].text == t("de", "This button has already been used.")
+    seen = await chat.press("anna", t("de", "Accept"))  # Mona's, after declining her
     assert seen[0].text == t("de", "This offer was already answered or withdrawn.")
     # Lina withdraws: the need opens again and Anna is told
     seen = await chat.press("lina", t("ar", "I can no longer help"))

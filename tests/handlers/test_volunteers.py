@@ -52,9 +52,9 @@ async def test_sign_up_in_german(chat: Conversation, app: App) -> None:
     assert summary.startswith(t("de", "Please check your profile:"))
     assert "Arabisch (" + t("de", "good") + ")" in summary and "Südstadt" in summary
     seen = await chat.press("anna", t("de", "Save"))
-    assert seen[-1].text.startswith(
-        t("de", "Thank you, {name}! Your volunteer profile is saved.", name="Anna")[:20]
-    )
+    assert seen[-1].text == t("de", "Thank you, {name}! Your volunteer profile is saved. I "
+                                    "will send you offers that fit you. Change or pause them "
+                                    "any time with /profile.", name="Anna")
     profile = await profile_of(app, "anna")
     assert profile is not None
     assert sorted(a.activity for a in profile.activities) == [
@@ -153,7 +153,7 @@ async def test_profile_pause_resume_edit_and_delete(chat: Conversation, app: App
     assert seen[0].text == "Your volunteer profile is deleted."
     assert await profile_of(app, "tom") is None
     seen = await chat.press("tom", "Yes, delete it")  # pressed twice: nothing breaks
-    assert seen[0].text == "You do not have a volunteer profile yet."
+    assert seen[0].text == "This is for volunteers. Sign up first with /volunteer."
 
 
 async def test_sign_up_needs_consent(chat: Conversation) -> None:
