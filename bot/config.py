@@ -51,6 +51,9 @@ class Settings:
     matrix_access_token: str | None = None
     districts: tuple[str, ...] = DEFAULT_DISTRICTS
     match_wait_hours: float = 24.0
+    flood_burst: int = 12  # updates a person may send at once before being slowed down
+    retention_days: int = 365  # inactive this long: reminded, then deleted after the grace
+    retention_grace_days: int = 30
 
     @property
     def telegram_configured(self) -> bool:
@@ -158,7 +161,20 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         match_wait = -1
     if not 0 < match_wait <= 24 * 14:
         raise ConfigError("LOTSE_MATCH_WAIT_HOURS: expected hours between 0 and 336")
+    numbers = {}
+    for name, default, low, high in (
+        ("LOTSE_FLOOD_BURST", 12, 1, 10_000),
+        ("LOTSE_RETENTION_DAYS", 365, 30, 3650),
+        ("LOTSE_RETENTION_GRACE_DAYS", 30, 1, 365),
+    ):
+        text = v.get(name) or str(default)
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise ConfigError(f"{name}: expected a whole number from {low} to {high}")
+        numbers[name] = int(text)
     return Settings(
+        flood_burst=numbers["LOTSE_FLOOD_BURST"],
+        retention_days=numbers["LOTSE_RETENTION_DAYS"],
+        retention_grace_days=numbers["LOTSE_RETENTION_GRACE_DAYS"],
         districts=districts or DEFAULT_DISTRICTS,
         match_wait_hours=match_wait,
         data_dir=data_dir,

@@ -86,12 +86,31 @@ async def needs_upkeep() -> None:
         logger.info("needs: %s expired, %s more volunteers asked", expired, asked)
 
 
+async def privacy_retention() -> None:
+    """Remind people inactive for the retention period, then delete those who stay away."""
+    from handlers.mydata import retention
+
+    app = current_app()
+    async with app.session_factory() as session:
+        reminded, deleted = await retention(session, app.services, app.services.clock())
+    if reminded or deleted:
+        logger.info("retention: %s reminded, %s deleted", reminded, deleted)
+
+
 def install_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(
         housekeeping, "cron", hour=4, minute=17, id="housekeeping", replace_existing=True
     )
     scheduler.add_job(
         needs_upkeep, "interval", minutes=10, id="needs_upkeep", replace_existing=True
+    )
+    scheduler.add_job(
+        privacy_retention,
+        "cron",
+        hour=3,
+        minute=41,
+        id="privacy_retention",
+        replace_existing=True,
     )
 
 

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from bot.core.router import Router
+
+#: Feature modules in the order their menu entries and help lines appear.
+MODULES = (
+    "onboarding",
+    "privacy",
+    "mydata",
+    "language",
+    "groups",
+    "volunteers",
+    "organisations",
+    "need_post",
+    "needs",
+    "offers",
+    "common",
+)
 
 
 def all_routers() -> list[Router]:
-    from handlers import (
-        common,
-        groups,
-        language,
-        need_post,
-        needs,
-        offers,
-        onboarding,
-        organisations,
-        privacy,
-        volunteers,
-    )
-
-    return [
-        onboarding.router,
-        privacy.router,
-        language.router,
-        groups.router,
-        volunteers.router,
-        organisations.router,
-        need_post.router,
-        needs.router,
-        offers.router,
-        common.router,
-    ]
+    return [import_module(f"handlers.{name}").router for name in MODULES]

@@ -86,7 +86,9 @@ async def on_language(ctx: Context, answer: Answer) -> str | None:
 async def ask_consent(ctx: Context) -> None:
     """Show the short privacy notice and ask for explicit consent."""
     ctx.reply(
-        notice_text(ctx.settings.network_name) + "\n\n" + _("Do you agree?"),
+        notice_text(ctx.settings.network_name, ctx.settings.retention_days)
+        + "\n\n"
+        + _("Do you agree?"),
         consent_buttons(CONSENT_STATE),
     )
 

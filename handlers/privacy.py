@@ -12,12 +12,14 @@ from bot.core.i18n import N_, _, isolate
 from bot.core.router import Router
 from bot.core.types import Button
 
-NOTICE_VERSION = 1
+#: Raise this whenever the notice below changes in substance: everyone is asked again.
+#: Version 2 (self-service): /mydata, /delete and the retention period.
+NOTICE_VERSION = 2
 
 router = Router("privacy")
 
 
-def notice_text(network: str) -> str:
+def notice_text(network: str, retention_days: int = 365) -> str:
     """The full notice; short enough to read in a chat."""
     return "\n\n".join(
         [
@@ -33,9 +35,10 @@ def notice_text(network: str) -> str:
                 "passed on unless you and the other person have both agreed."
             ),
             _(
-                "Your data stays stored until you delete it. You can ask the coordinators at any "
-                "time what is stored about you, and have it corrected or deleted."
-            ),
+                "You can see everything stored about you with /mydata and delete it with "
+                "/delete at any time. If you do not use the bot for {days} days, I will remind "
+                "you and then delete your data."
+            ).format(days=retention_days),
             _("Without your consent the bot stores nothing except that you declined."),
         ]
     )
@@ -51,7 +54,7 @@ async def ask_for_consent(ctx: Context) -> None:
     ctx.reply(
         _("Before I can do that, I need your consent to store your data.")
         + "\n\n"
-        + notice_text(ctx.settings.network_name),
+        + notice_text(ctx.settings.network_name, ctx.settings.retention_days),
         consent_buttons(),
     )
 
@@ -88,7 +91,7 @@ def declined_text() -> str:
 @router.command("privacy", N_("Read the privacy notice"), in_groups=True, needs_consent=False)
 async def show_privacy(ctx: Context) -> None:
     """Show the notice; offer consent to those who have not given it."""
-    text = notice_text(ctx.settings.network_name)
+    text = notice_text(ctx.settings.network_name, ctx.settings.retention_days)
     if ctx.person.has_consented(NOTICE_VERSION) and ctx.person.consent_at is not None:
         from bot.core.i18n import format_datetime
 

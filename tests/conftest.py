@@ -86,6 +86,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         timezone="Europe/Berlin",
         network_name="Netzwerk Wiesenfeld",
         coordinators=frozenset({("fake", "carla"), ("console", "carla")}),
+        flood_burst=10_000,  # tests talk faster than people; flooding has its own test
     )
 
 
@@ -133,6 +134,7 @@ def matrix_settings(synapse, tmp_path: Path, sqlite_template: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=f"sqlite+aiosqlite:///{path}",
         network_name="Netzwerk Wiesenfeld",
+        flood_burst=10_000,
         matrix_homeserver=synapse.url,
         matrix_user_id=bot,
         matrix_password=synapse.passwords[bot],
@@ -173,6 +175,7 @@ def _sqlite_settings(tmp_path: Path, template: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=f"sqlite+aiosqlite:///{path}",
         network_name="Netzwerk Wiesenfeld",
+        flood_burst=10_000,
     )
 
 

@@ -207,7 +207,7 @@ async def make_volunteer(
             display_name=name or user.capitalize(),
             language=language,
             intent="volunteer",
-            consent_version=1,
+            consent_version=2,
             consent_at=now,
             created_at=now,
             last_seen_at=now,

@@ -10,7 +10,7 @@ async def test_onboarding_in_german(driver: Driver) -> None:
     shown = await driver.say("anna", "/start")
     assert shown[0].buttons[:3] == ["Deutsch", "English", "العربية"]
     shown = await driver.press("anna", "Deutsch")
-    assert shown[-1].text.startswith(t("de", "Privacy notice (version {version})", version=1))
+    assert shown[-1].text.startswith(t("de", "Privacy notice (version {version})", version=2))
     shown = await driver.press("anna", t("de", "I agree"))
     assert shown[-1].text == t("de", "What brings you here?")
     shown = await driver.press("anna", t("de", "I want to volunteer"))
@@ -21,7 +21,7 @@ async def test_onboarding_in_german(driver: Driver) -> None:
 async def test_onboarding_in_arabic(driver: Driver) -> None:
     await driver.say("samir", "/start")
     shown = await driver.press("samir", "العربية")
-    assert shown[-1].text.startswith(t("ar", "Privacy notice (version {version})", version=1))
+    assert shown[-1].text.startswith(t("ar", "Privacy notice (version {version})", version=2))
     shown = await driver.press("samir", t("ar", "I agree"))
     shown = await driver.press("samir", t("ar", "I am looking for help or information"))
     assert shown[-1].text == t("ar", "What would you like to do?")

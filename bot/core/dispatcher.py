@@ -20,6 +20,7 @@ from bot.core import buttons as button_tokens
 from bot.core.context import Context, load_flow_state, make_reply
 from bot.core.flow import Answer
 from bot.core.i18n import _, is_rtl, resolve_language, set_locale
+from bot.core.ratelimit import RateLimiter
 from bot.core.router import Command
 from bot.core.services import Services
 from bot.core.types import ChatKind, Handled, Incoming, OutgoingMessage, Reply
@@ -49,12 +50,22 @@ def clean_text(text: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, limiter: RateLimiter | None = None) -> None:
         self.services = services
+        self.limiter = limiter or RateLimiter()
+        #: Local, trusted transports (the terminal chat) are not flood-limited.
+        self.unlimited_platforms: set[str] = set()
 
     async def handle(self, incoming: Incoming) -> Handled:
         """Handle one update and return the direct replies for the transport to send."""
         settings = self.services.settings
+        verdict = (
+            "ok"
+            if incoming.actor.platform in self.unlimited_platforms
+            else self.limiter.check(incoming.actor.platform, incoming.actor.user_id)
+        )
+        if verdict != "ok":
+            return self._slow_down(incoming, verdict)
         set_locale(
             resolve_language(None, incoming.actor.language_code, settings.default_language),
             settings.timezone,
@@ -74,6 +85,19 @@ class Dispatcher:
         if ctx.queued:
             self.services.outbox_changed()
         return Handled(outgoing, ctx.notice, ctx.answered_step)
+
+    def _slow_down(self, incoming: Incoming, verdict: str) -> Handled:
+        """A flood: one polite word in the platform's language, then silence."""
+        if verdict == "drop":
+            return Handled()
+        settings = self.services.settings
+        set_locale(resolve_language(None, incoming.actor.language_code, settings.default_language))
+        text = make_reply(
+            _("You are sending messages very quickly. Please wait a moment, then try again.")
+        ).text
+        if incoming.button is not None:
+            return Handled(notice=text)
+        return Handled([OutgoingMessage(incoming.chat.chat_id, text, rtl=is_rtl())])
 
     # --- loading -------------------------------------------------------------------------
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
@@ -115,6 +139,7 @@ class Dispatcher:
                 person = (await session.scalars(query)).one()
         else:
             person.last_seen_at = now
+            person.retention_notified_at = None  # they are back: no deletion pending
         if (actor.platform, actor.user_id) in self.services.settings.coordinators and not any(
             r.role == Role.COORDINATOR for r in person.roles
         ):

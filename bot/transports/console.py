@@ -45,6 +45,7 @@ class ConsoleTransport:
         self.sender = OutboxSender(app.session_factory, PLATFORM, self.deliver)
         app.services.capabilities[PLATFORM] = CAPABILITIES
         app.services.group_admin_checks[PLATFORM] = self.is_group_admin
+        app.dispatcher.unlimited_platforms.add(PLATFORM)
 
     async def is_group_admin(self, chat_id: str, user_id: str) -> bool:
         """In the terminal chat, whoever spoke first in a group administers it."""

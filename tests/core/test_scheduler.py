@@ -22,7 +22,11 @@ async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -
     second = scheduler.create_scheduler(app)
     second.start(paused=True)
     try:
-        assert sorted(job.id for job in second.get_jobs()) == ["housekeeping", "needs_upkeep"]
+        assert sorted(job.id for job in second.get_jobs()) == [
+            "housekeeping",
+            "needs_upkeep",
+            "privacy_retention",
+        ]
     finally:
         second.shutdown(wait=False)
 

@@ -99,8 +99,11 @@ async def test_a_need_posted_in_a_group_in_one_line_reaches_the_right_volunteers
         "anna", "/need Begleitung zum Jobcenter Di 10:00 Arabisch", group="helfer"
     )
     # title, activity, date and language were understood: only the rest is asked
-    assert seen[0].text == t("de", "Describe the task in a few sentences: what will the "
-                                   "volunteer do, and what should they know? (Or skip.)")
+    assert seen[0].text == t(
+        "de",
+        "Describe the task in a few sentences: what will the "
+        "volunteer do, and what should they know? (Or skip.)",
+    )
     await chat.press("anna", t("de", "Skip"), group="helfer")
     await chat.press("anna", "Südstadt", group="helfer")
     await chat.say("anna", "Jobcenter, Bahnhofstraße 12", group="helfer")
@@ -154,7 +157,8 @@ async def test_hand_over_with_both_consents_and_a_full_need_closing(
     assert [s.chat_id for s in seen] == ["anna", "mona"]
     assert "Mona" not in seen[1].text
     accept_lina = [s for s in chat.messages("anna") if "Lina" in s.text][-1].token(
-        t("de", "Accept"))
+        t("de", "Accept")
+    )
     seen = await chat.tap("anna", accept_lina)
     to_lina = next(s for s in seen if s.chat_id == "lina")
     assert "fake: anna" in to_lina.text

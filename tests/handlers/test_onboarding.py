@@ -31,7 +31,7 @@ async def test_volunteer_onboards_in_german(chat: Conversation, app: App) -> Non
     ]
 
     seen = await chat.press("anna", "Deutsch")
-    assert t("de", "Privacy notice (version {version})", version=1) in seen[0].text
+    assert t("de", "Privacy notice (version {version})", version=2) in seen[0].text
     assert seen[0].buttons == [t("de", "I agree"), t("de", "No, thanks")]
 
     seen = await chat.press("anna", t("de", "I agree"))
@@ -42,7 +42,7 @@ async def test_volunteer_onboards_in_german(chat: Conversation, app: App) -> Non
     assert t("de", "Change the language") in seen[-1].buttons
 
     anna = await person(app, "anna")
-    assert (anna.language, anna.intent, anna.consent_version) == ("de", "volunteer", 1)
+    assert (anna.language, anna.intent, anna.consent_version) == ("de", "volunteer", 2)
     assert anna.consent_at == app.services.clock()
 
 
@@ -97,7 +97,7 @@ async def test_declining_stores_nothing_but_the_refusal(chat: Conversation, app:
     seen = await chat.say("lee", "/menu")
     assert "consent" in seen[0].text
     await chat.press("lee", "I agree")
-    assert (await person(app, "lee")).consent_version == 1
+    assert (await person(app, "lee")).consent_version == 2
 
 
 async def test_half_finished_onboarding_continues_after_a_restart(
@@ -123,7 +123,7 @@ async def test_answers_by_number_or_label_where_there_are_no_inline_buttons(app:
     chat = Conversation(app, platform="numbers", inline_buttons=False)
     await chat.say("ali", "/start", lang="fa")
     seen = await chat.say("ali", "5")  # فارسی
-    assert seen[0].text.startswith(t("fa", "Privacy notice (version {version})", version=1))
+    assert seen[0].text.startswith(t("fa", "Privacy notice (version {version})", version=2))
     seen = await chat.say("ali", t("fa", "I agree"))
     assert seen[-1].text == t("fa", "What brings you here?")
     seen = await chat.say("ali", "9")  # no such option
@@ -175,7 +175,7 @@ async def test_bad_input_is_answered_clearly(chat: Conversation, app: App) -> No
     await chat.press("kim", "I agree")
     seen = await chat.press("kim", "I agree")
     assert "already been answered" in seen[0].text or "Thank you" in seen[0].text
-    assert (await person(app, "kim")).consent_version == 1
+    assert (await person(app, "kim")).consent_version == 2
 
 
 async def test_a_button_meant_for_someone_else_in_a_group(chat: Conversation) -> None:
@@ -234,7 +234,7 @@ async def test_a_failing_handler_apologises_and_the_bot_goes_on(
 async def test_deep_links_open_the_bot_at_a_place(chat: Conversation) -> None:
     # needs no consent: opens at once, even for someone new
     seen = await chat.say("neu", "/start privacy", lang="de")
-    assert seen[0].text.startswith(t("de", "Privacy notice (version {version})", version=1))
+    assert seen[0].text.startswith(t("de", "Privacy notice (version {version})", version=2))
     # needs consent: the onboarding first, then the place the link pointed to
     seen = await chat.say("ana", "/start menu", lang="en")
     assert "Which language" in seen[0].text

@@ -52,9 +52,13 @@ async def test_sign_up_in_german(chat: Conversation, app: App) -> None:
     assert summary.startswith(t("de", "Please check your profile:"))
     assert "Arabisch (" + t("de", "good") + ")" in summary and "Südstadt" in summary
     seen = await chat.press("anna", t("de", "Save"))
-    assert seen[-1].text == t("de", "Thank you, {name}! Your volunteer profile is saved. I "
-                                    "will send you offers that fit you. Change or pause them "
-                                    "any time with /profile.", name="Anna")
+    assert seen[-1].text == t(
+        "de",
+        "Thank you, {name}! Your volunteer profile is saved. I "
+        "will send you offers that fit you. Change or pause them "
+        "any time with /profile.",
+        name="Anna",
+    )
     profile = await profile_of(app, "anna")
     assert profile is not None
     assert sorted(a.activity for a in profile.activities) == [

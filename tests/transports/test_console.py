@@ -60,7 +60,7 @@ def test_piped_onboarding_in_german_and_a_group(tmp_path: Path) -> None:
     assert t("de", "What brings you here?") in out
     assert f"  [1] {t('de', 'I want to volunteer')}" in out
     assert "[to #helfer]\n" + t("de", "Here is what I can do:") in out
-    assert out.count(t("de", "Privacy notice (version {version})", version=1)) == 2
+    assert out.count(t("de", "Privacy notice (version {version})", version=2)) == 2
     assert "Traceback" not in result.stderr
 
 

@@ -88,7 +88,7 @@ async def test_a_restart_answers_what_arrived_meanwhile_exactly_once(
         replies = await anna.wait_replies(room, bot.user_id, 3, quiet=2.0)
         bodies = [r.body for r in replies]
         assert len(bodies) == 3, bodies
-        assert bodies[1].startswith(t("de", "Privacy notice (version {version})", version=1))
+        assert bodies[1].startswith(t("de", "Privacy notice (version {version})", version=2))
         assert bodies[2] == t("de", "There is nothing to cancel.")
         saved = json.loads((matrix_settings.data_dir / "matrix" / "credentials.json").read_text())
         assert saved["device_id"] == device

@@ -22,7 +22,7 @@ async def test_onboarding_in_german(telegram: TelegramTransport, bot_api: FakeBo
 
     press = bot_api.presses(ANNA, welcome, "Deutsch")
     notice = (await bot_api.wait_sent(ANNA, 2))[1]
-    assert t("de", "Privacy notice (version {version})", version=1) in notice.text
+    assert t("de", "Privacy notice (version {version})", version=2) in notice.text
     await bot_api.wait_for(lambda: press["callback_query"]["id"] in bot_api.callback_answers)
     # the answered question loses its keyboard, so it cannot be answered twice
     await bot_api.wait_for(
@@ -164,7 +164,7 @@ async def test_deep_links(telegram: TelegramTransport, bot_api: FakeBotAPI) -> N
     )
     bot_api.says(ANNA, "/start privacy", language="de")
     [notice] = await bot_api.wait_sent(ANNA)
-    assert notice.text.startswith(t("de", "Privacy notice (version {version})", version=1))
+    assert notice.text.startswith(t("de", "Privacy notice (version {version})", version=2))
     bot_api.says(BERT, "/start ../../etc/passwd", language="en")
     sent = await bot_api.wait_sent(BERT, 2)
     assert sent[0].text == "This link is not valid or no longer works."
