@@ -18,6 +18,9 @@ MODULES = (
     "need_post",
     "needs",
     "offers",
+    "moderation",
+    "broadcast",
+    "admin",
     "common",
 )
 

@@ -6,6 +6,7 @@ from bot.core.context import Context
 from bot.core.i18n import N_, _
 from bot.core.router import Router
 from bot.core.types import Button
+from db.models import Role
 
 router = Router("common")
 
@@ -13,10 +14,10 @@ router = Router("common")
 async def show_main_menu(ctx: Context) -> None:
     """The menu that fits what brought the person here; features add their own entries."""
     entries = ctx.services.routes.menu_for(ctx.person.intent)
-    ctx.reply(
-        _("What would you like to do?"),
-        [Button(entry.action, _(entry.label), entry.value) for entry in entries],
-    )
+    buttons = [Button(entry.action, _(entry.label), entry.value) for entry in entries]
+    if ctx.person.has_role(Role.COORDINATOR):
+        buttons.insert(0, Button("admin.open", _("Coordinator's desk")))
+    ctx.reply(_("What would you like to do?"), buttons)
 
 
 def help_text(ctx: Context) -> str:

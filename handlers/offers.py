@@ -256,7 +256,6 @@ async def volunteer_interested(ctx: Context, need: Need, offer: Offer) -> None:
     offer.responded_at = ctx.services.clock()
     profile = await ctx.session.get(VolunteerProfile, ctx.person.id)
     name = profile.first_name if profile else (ctx.person.display_name or "?")
-    intro = volunteer_intro(profile, name)
     title = need.title
     deciders = await decision_makers(ctx.session, need)
     for decider in deciders:
@@ -267,7 +266,7 @@ async def volunteer_interested(ctx: Context, need: Need, offer: Offer) -> None:
                     title=html.escape(isolate(title))
                 )
                 + "\n\n"
-                + intro
+                + volunteer_intro(profile, name)
                 + "\n\n"
                 + _("Do you accept? Only then will you both get each other's contact."),
                 [

@@ -111,6 +111,7 @@ BUTTONS: dict[str, Level] = {
     "survey.start": P,
     "report.message": P,
     "org.review": C,
+    "admin.broadcast": C,
     "need.review": C,
     "admin.open": C,
     "admin.stats": C,

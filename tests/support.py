@@ -112,12 +112,19 @@ class Conversation:
         group: str | None = None,
         lang: str | None = None,
         reply_to_bot: bool = False,
+        reply_to_user: str | None = None,
     ) -> list[Seen]:
         if lang:
             self.languages[user] = lang
         actor = Actor(self.platform, user, user.capitalize(), self.languages.get(user))
         return await self.send(
-            Incoming(actor, self._chat(user, group), text=text, reply_to_bot=reply_to_bot)
+            Incoming(
+                actor,
+                self._chat(user, group),
+                text=text,
+                reply_to_bot=reply_to_bot,
+                reply_to_user=reply_to_user,
+            )
         )
 
     async def press(

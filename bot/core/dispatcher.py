@@ -178,6 +178,15 @@ class Dispatcher:
     async def _route(self, ctx: Context) -> None:
         incoming = ctx.incoming
         routes = self.services.routes
+        if ctx.person.blocked_at is not None:
+            if incoming.event is None and not ctx.is_group:
+                ctx.reply(
+                    _(
+                        "You can no longer use this bot. If you think this is a mistake, "
+                        "please contact the coordinators of the network."
+                    )
+                )
+            return
         if incoming.button is not None:
             await self._press(ctx, incoming.button.token)
             return

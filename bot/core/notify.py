@@ -25,6 +25,8 @@ class Notifier:
     session: AsyncSession
     services: Services
     queued: int = 0
+    #: Set while sending a broadcast, so its progress can be counted in the outbox.
+    broadcast_id: int | None = None
 
     async def to_person(
         self, person: Person, render: Callable[[], Reply], *, chat_id: str | None = None
@@ -86,5 +88,6 @@ class Notifier:
             ),
             person_id=person_id,
             not_before=self.services.clock(),
+            broadcast_id=self.broadcast_id,
         )
         self.queued += 1

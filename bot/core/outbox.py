@@ -98,6 +98,7 @@ def enqueue(
     *,
     person_id: int | None = None,
     not_before: datetime | None = None,
+    broadcast_id: int | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
         platform=platform,
@@ -106,6 +107,7 @@ def enqueue(
         payload=to_payload(message),
         status=OutboxStatus.PENDING,
         not_before=not_before or utcnow(),
+        broadcast_id=broadcast_id,
     )
     session.add(row)
     return row

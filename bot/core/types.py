@@ -60,6 +60,8 @@ class Incoming:
     text: str | None = None
     button: ButtonPress | None = None
     reply_to_bot: bool = False
+    #: The author (platform user id) of the message this one replies to, if any.
+    reply_to_user: str | None = None
     #: A chat event instead of a message: "bot_added" (to a group), "bot_removed".
     event: str | None = None
     raw: Any = field(default=None, compare=False, repr=False)

@@ -270,11 +270,17 @@ class TelegramTransport:
         if message.chat.type != ChatType.PRIVATE and not message.text:
             return None  # photos and joins in groups are not for us
         user = message.from_user
+        replied_author = (
+            reply_to.from_user.id
+            if reply_to is not None and reply_to.from_user is not None
+            else None
+        )
         return Incoming(
             Actor(PLATFORM, str(user.id), user.first_name, user.language_code),
             self._chat(message.chat),
             text=text,
             reply_to_bot=reply_to_bot,
+            reply_to_user=str(replied_author) if replied_author else None,
             raw=update,
         )
 

@@ -1,0 +1,209 @@
+"""Reporting a message to the coordinators, blocking and unblocking people, and appointing
+coordinators. Every step a coordinator takes here is written to the audit log."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from bot.core.context import Context, make_reply
+from bot.core.i18n import N_, _, isolate
+from bot.core.router import Router
+from bot.core.types import Button, Reply
+from db.models import Person, PersonRole, Report, Role
+from handlers.audit import audit
+from handlers.offers import coordinators
+
+router = Router("moderation")
+
+PERSON_ID = re.compile(r"^(telegram|matrix|console):(\S{1,255})$")
+MAX_REPORT = 1000
+
+
+def name_of(person: Person | None) -> str:
+    if person is None:
+        return "?"
+    return person.display_name or f"{person.platform}:{person.platform_user_id}"
+
+
+async def find_person(ctx: Context, text: str) -> Person | None:
+    match = PERSON_ID.match(text.strip())
+    if match is None:
+        return None
+    return await ctx.session.scalar(
+        select(Person).where(
+            Person.platform == match.group(1), Person.platform_user_id == match.group(2)
+        )
+    )
+
+
+@router.command("report", N_("Report a message or a problem to the coordinators"), in_groups=True)
+async def report(ctx: Context) -> None:
+    """In a group: reply to the message with /report. In private: /report and what happened."""
+    text = ctx.incoming.args
+    reported = None
+    if ctx.incoming.reply_to_user:
+        reported = await ctx.session.scalar(
+            select(Person).where(
+                Person.platform == ctx.platform,
+                Person.platform_user_id == ctx.incoming.reply_to_user,
+            )
+        )
+    if not text and reported is None:
+        ctx.reply(
+            _(
+                "Please write what happened after /report, or reply to the message you "
+                "want to report with /report."
+            )
+        )
+        return
+    if len(text) > MAX_REPORT:
+        ctx.reply(
+            _(
+                "That is too long ({count} characters). Please keep it under {limit} characters."
+            ).format(count=len(text), limit=MAX_REPORT)
+        )
+        return
+    entry = Report(
+        reporter_person_id=ctx.person.id,
+        reported_person_id=reported.id if reported else None,
+        text=text,
+        created_at=ctx.services.clock(),
+    )
+    ctx.session.add(entry)
+    await ctx.session.flush()
+    reporter, about = name_of(ctx.person), name_of(reported) if reported else None
+    render = _report_message(entry.id, reporter, about, ctx.chat.title, text)
+    for coordinator in await coordinators(ctx.session):
+        await ctx.send_to(coordinator, render)
+    ctx.reply(_("Thank you. The coordinators have been told and will look at it."))
+
+
+def _report_message(
+    report_id: int, reporter: str, about: str | None, chat: str | None, text: str
+) -> Callable[[], Reply]:
+    """Rendered for each coordinator in their own language."""
+
+    def render() -> Reply:
+        where = chat or _("a private chat")
+        lines = [
+            _("Report from {name} in {chat}:").format(name=isolate(reporter), chat=isolate(where))
+        ]
+        if about:
+            lines.append(_("About: {name}").format(name=isolate(about)))
+        if text:
+            lines.append(isolate(text))
+        buttons = [Button("report.dismiss", _("Dismiss"), str(report_id))]
+        if about:
+            buttons.insert(0, Button("report.block", _("Block this person"), str(report_id)))
+        return make_reply("\n".join(lines), [buttons])
+
+    return render
+
+
+async def _report(ctx: Context, value: str) -> Report | None:
+    entry = await ctx.session.get(Report, int(value)) if value.isdigit() else None
+    if entry is None or entry.status != "open":
+        ctx.reply(_("This report was already handled."))
+        return None
+    return entry
+
+
+@router.button("report.block", once=True)
+async def block_from_report(ctx: Context, value: str) -> None:
+    entry = await _report(ctx, value)
+    if entry is None:
+        return
+    person = (
+        await ctx.session.get(Person, entry.reported_person_id)
+        if entry.reported_person_id
+        else None
+    )
+    entry.status = "blocked"
+    if person is not None:
+        await block(ctx, person)
+
+
+@router.button("report.dismiss", once=True)
+async def dismiss(ctx: Context, value: str) -> None:
+    entry = await _report(ctx, value)
+    if entry is None:
+        return
+    entry.status = "dismissed"
+    audit(ctx, "report.dismiss", f"report:{entry.id}")
+    ctx.reply(_("The report is dismissed."))
+
+
+async def block(ctx: Context, person: Person) -> None:
+    if person.has_role(Role.COORDINATOR):
+        ctx.reply(_("Coordinators cannot be blocked."))
+        return
+    person.blocked_at = ctx.services.clock()
+    audit(ctx, "person.block", f"person:{person.id}")
+    ctx.reply(
+        _("{name} is blocked and can no longer use the bot.").format(name=isolate(name_of(person)))
+    )
+
+
+@router.command("block", N_("Block a person (coordinators)"), listed=False)
+async def block_command(ctx: Context) -> None:
+    person = await find_person(ctx, ctx.incoming.args)
+    if person is None:
+        ctx.reply(
+            _(
+                "Please give the person's ID as shown by /mydata, for example "
+                "/block telegram:12345."
+            )
+        )
+        return
+    await block(ctx, person)
+
+
+@router.button("admin.unblock", once=True)
+async def unblock(ctx: Context, value: str) -> None:
+    person = await ctx.session.get(Person, int(value)) if value.isdigit() else None
+    if person is None or person.blocked_at is None:
+        ctx.reply(_("This person is not blocked."))
+        return
+    person.blocked_at = None
+    audit(ctx, "person.unblock", f"person:{person.id}")
+    ctx.reply(_("{name} can use the bot again.").format(name=isolate(name_of(person))))
+
+
+@router.command("appoint", N_("Appoint or remove a coordinator (coordinators)"), listed=False)
+async def appoint(ctx: Context) -> None:
+    """`/appoint telegram:12345` makes a coordinator; `/appoint remove telegram:12345` undoes."""
+    args = ctx.incoming.args.split()
+    remove = bool(args) and args[0].lower() == "remove"
+    person = await find_person(ctx, args[-1]) if args else None
+    if person is None:
+        ctx.reply(
+            _(
+                "Please give the person's ID as shown by /mydata, for example "
+                "/appoint telegram:12345 (or /appoint remove telegram:12345)."
+            )
+        )
+        return
+    if remove:
+        if person.id == ctx.person.id:
+            ctx.reply(_("You cannot remove yourself. Ask another coordinator."))
+            return
+        person.roles = [r for r in person.roles if r.role != Role.COORDINATOR]
+        audit(ctx, "coordinator.remove", f"person:{person.id}")
+        ctx.reply(_("{name} is no longer a coordinator.").format(name=isolate(name_of(person))))
+        return
+    if person.consent_version is None:
+        ctx.reply(_("This person has not agreed to the privacy notice yet."))
+        return
+    if not person.has_role(Role.COORDINATOR):
+        person.roles.append(PersonRole(role=Role.COORDINATOR, granted_at=ctx.services.clock()))
+    audit(ctx, "coordinator.appoint", f"person:{person.id}")
+    ctx.reply(_("{name} is now a coordinator.").format(name=isolate(name_of(person))))
+    await ctx.send_to(
+        person,
+        lambda: make_reply(
+            _("You are now a coordinator of the network. Send /admin for the coordinator's desk.")
+        ),
+    )
