@@ -97,6 +97,17 @@ async def privacy_retention() -> None:
         logger.info("retention: %s reminded, %s deleted", reminded, deleted)
 
 
+async def close_polls() -> None:
+    """Count the votes whose deadline has passed and announce the results."""
+    from handlers.polls import close_due
+
+    app = current_app()
+    async with app.session_factory() as session:
+        closed = await close_due(session, app.services, app.services.clock())
+    if closed:
+        logger.info("polls: %s closed", closed)
+
+
 def install_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(
         housekeeping, "cron", hour=4, minute=17, id="housekeeping", replace_existing=True
@@ -104,6 +115,7 @@ def install_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(
         needs_upkeep, "interval", minutes=10, id="needs_upkeep", replace_existing=True
     )
+    scheduler.add_job(close_polls, "interval", minutes=5, id="close_polls", replace_existing=True)
     scheduler.add_job(
         privacy_retention,
         "cron",

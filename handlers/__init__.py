@@ -21,6 +21,9 @@ MODULES = (
     "moderation",
     "broadcast",
     "admin",
+    "charter",
+    "polls",
+    "surveys",
     "common",
 )
 

@@ -552,6 +552,18 @@ class FakeBotAPI:
     def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._record("sendDocument", params)
 
+    def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._record("sendPhoto", params)
+        message["photo"] = [
+            {
+                "file_id": f"p{message['message_id']}",
+                "width": 700,
+                "height": 400,
+                "file_unique_id": f"q{message['message_id']}",
+            }
+        ]
+        return message
+
     def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         self.callback_answers[str(params["callback_query_id"])] = params
         return True

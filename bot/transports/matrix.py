@@ -405,7 +405,7 @@ class MatrixTransport:
         if not isinstance(response, UploadResponse):
             raise TransientError(f"upload failed: {response}")
         content: dict[str, Any] = {
-            "msgtype": "m.file",
+            "msgtype": "m.image" if attachment.mime_type.startswith("image/") else "m.file",
             "body": attachment.filename,
             "info": {"mimetype": attachment.mime_type, "size": len(data)},
         }

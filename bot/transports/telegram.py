@@ -373,10 +373,11 @@ class TelegramTransport:
                 ]
             )
         if message.attachment is not None:
-            await bot.send_document(
-                chat_id,
-                InputFile(message.attachment.content, filename=message.attachment.filename),
-            )
+            upload = InputFile(message.attachment.content, filename=message.attachment.filename)
+            if message.attachment.mime_type.startswith("image/"):
+                await bot.send_photo(chat_id, upload)  # shown as a picture, e.g. a chart
+            else:
+                await bot.send_document(chat_id, upload)
         pieces = split(to_html(message))
         for index, piece in enumerate(pieces):
             await bot.send_message(
