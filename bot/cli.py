@@ -118,7 +118,7 @@ async def _demo(settings: Settings) -> None:
     print(
         f"Demo network loaded: {summary.organisations_added} organisations added, "
         f"{summary.organisations_updated} updated; {summary.volunteers} volunteers and "
-        f"{summary.needs} open needs.",
+        f"{summary.needs} open needs, {summary.events} upcoming events.",
         file=sys.stderr,
     )
 

@@ -54,6 +54,8 @@ class Settings:
     flood_burst: int = 12  # updates a person may send at once before being slowed down
     retention_days: int = 365  # inactive this long: reminded, then deleted after the grace
     retention_grace_days: int = 30
+    digest_weekday: int = 0  # Monday; the weekly event digest goes out then …
+    digest_hour: int = 8  # … at this hour in each recipient's time zone
 
     @property
     def telegram_configured(self) -> bool:
@@ -171,7 +173,16 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         if not text.isdigit() or not low <= int(text) <= high:
             raise ConfigError(f"{name}: expected a whole number from {low} to {high}")
         numbers[name] = int(text)
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    digest_day = (v.get("LOTSE_DIGEST_DAY") or "mon").lower()[:3]
+    if digest_day not in days:
+        raise ConfigError("LOTSE_DIGEST_DAY: expected a weekday like mon, tue … sun")
+    digest_hour = v.get("LOTSE_DIGEST_HOUR") or "8"
+    if not digest_hour.isdigit() or int(digest_hour) > 23:
+        raise ConfigError("LOTSE_DIGEST_HOUR: expected an hour from 0 to 23")
     return Settings(
+        digest_weekday=days.index(digest_day),
+        digest_hour=int(digest_hour),
         flood_burst=numbers["LOTSE_FLOOD_BURST"],
         retention_days=numbers["LOTSE_RETENTION_DAYS"],
         retention_grace_days=numbers["LOTSE_RETENTION_GRACE_DAYS"],

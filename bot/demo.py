@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import (
+    Event,
+    EventStatus,
     Intent,
     Need,
     NeedStatus,
@@ -52,6 +54,7 @@ class DemoSummary:
     organisations_updated: int
     volunteers: int = 0
     needs: int = 0
+    events: int = 0
 
 
 def _load(name: str) -> list[dict[str, Any]]:
@@ -175,6 +178,34 @@ async def load_organisations(session: AsyncSession) -> tuple[int, int]:
     return added, updated
 
 
+async def load_events(session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
+    organisations = {o.slug: o for o in await session.scalars(select(Organisation))}
+    today = now.astimezone(tz).date()
+    data = _load("events.json")
+    for item in data:
+        event = await session.scalar(select(Event).where(Event.slug == item["slug"]))
+        if event is None:
+            event = Event(slug=item["slug"], created_at=now)
+            session.add(event)
+        org = organisations.get(item["organisation"])
+        event.organisation_id = org.id if org else None
+        event.title, event.description = item["title"], item.get("description", {})
+        hour, minute = (int(x) for x in item["time"].split(":"))
+        start = datetime.combine(
+            today + timedelta(days=item["in_days"]), time(hour, minute), tzinfo=tz
+        )
+        event.starts_at = start
+        event.ends_at = start + timedelta(hours=item["hours"])
+        event.timezone = str(tz)
+        event.place, event.online_url = item["place"], item.get("online_url", "")
+        event.district, event.topic = item["district"], item["topic"]
+        event.audience, event.capacity = item["audience"], item["capacity"]
+        event.languages, event.repeat = item["languages"], item["repeat"]
+        event.status, event.updated_at = EventStatus.PUBLISHED, now
+        event.announced_at = event.announced_at or now  # demo events are not announced
+    return len(data)
+
+
 async def load_demo(
     session_factory: async_sessionmaker[AsyncSession], tz: ZoneInfo | None = None
 ) -> DemoSummary:
@@ -185,5 +216,6 @@ async def load_demo(
         await session.flush()
         volunteers = await load_volunteers(session, now)
         needs = await load_needs(session, now, tz or ZoneInfo("Europe/Berlin"))
+        events = await load_events(session, now, tz or ZoneInfo("Europe/Berlin"))
         await session.commit()
-    return DemoSummary(added, updated, volunteers, needs)
+    return DemoSummary(added, updated, volunteers, needs, events)

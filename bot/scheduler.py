@@ -108,6 +108,25 @@ async def close_polls() -> None:
         logger.info("polls: %s closed", closed)
 
 
+async def send_reminder(event_id: int, occurrence: str, kind: str) -> None:
+    """A day or an hour before an event (a date job in the persistent store)."""
+    from handlers.event_alerts import remind
+
+    app = current_app()
+    async with app.session_factory() as session:
+        await remind(session, app.services, event_id, occurrence, kind, app.services.clock())
+
+
+async def events_upkeep() -> None:
+    """Announcements never made, reminders without a job, and the weekly digests."""
+    from handlers.event_alerts import upkeep
+
+    app = current_app()
+    async with app.session_factory() as session:
+        done = await upkeep(session, app.services, app.services.clock())
+    logger.debug("events upkeep: %s", done)
+
+
 def install_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(
         housekeeping, "cron", hour=4, minute=17, id="housekeeping", replace_existing=True
@@ -116,6 +135,9 @@ def install_jobs(scheduler: AsyncIOScheduler) -> None:
         needs_upkeep, "interval", minutes=10, id="needs_upkeep", replace_existing=True
     )
     scheduler.add_job(close_polls, "interval", minutes=5, id="close_polls", replace_existing=True)
+    scheduler.add_job(
+        events_upkeep, "interval", minutes=5, id="events_upkeep", replace_existing=True
+    )
     scheduler.add_job(
         privacy_retention,
         "cron",
@@ -132,8 +154,10 @@ async def run_scheduler(app: App, stop: asyncio.Event) -> None:
     scheduler = create_scheduler(app)
     install_jobs(scheduler)
     scheduler.start()
+    app.services.scheduler = scheduler
     try:
         await stop.wait()
     finally:
+        app.services.scheduler = None
         scheduler.shutdown(wait=False)
         _app = None

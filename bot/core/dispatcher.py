@@ -84,6 +84,8 @@ class Dispatcher:
             return Handled([OutgoingMessage(incoming.chat.chat_id, apology.text, rtl=is_rtl())])
         if ctx.queued:
             self.services.outbox_changed()
+        if self.services.pending_jobs:
+            self.services.flush_jobs()
         return Handled(outgoing, ctx.notice, ctx.answered_step)
 
     def _slow_down(self, incoming: Incoming, verdict: str) -> Handled:

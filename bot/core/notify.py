@@ -29,12 +29,18 @@ class Notifier:
     broadcast_id: int | None = None
 
     async def to_person(
-        self, person: Person, render: Callable[[], Reply], *, chat_id: str | None = None
+        self,
+        person: Person,
+        render: Callable[[], Reply],
+        *,
+        chat_id: str | None = None,
+        language: str | None = None,
     ) -> None:
         """Queue a message for someone, in their private chat with the bot."""
         settings = self.services.settings
         with use_locale(
-            person.language or settings.default_language, person.timezone or settings.timezone
+            language or person.language or settings.default_language,
+            person.timezone or settings.timezone,
         ):
             reply = render()
             rtl = is_rtl()
@@ -47,10 +53,12 @@ class Notifier:
             is_group=False,
         )
 
-    async def to_chat(self, chat: ChatRecord, render: Callable[[], Reply]) -> None:
+    async def to_chat(
+        self, chat: ChatRecord, render: Callable[[], Reply], *, language: str | None = None
+    ) -> None:
         """Queue a message for a (group) chat, in that chat's language."""
         settings = self.services.settings
-        with use_locale(chat.language or settings.default_language, settings.timezone):
+        with use_locale(language or chat.language or settings.default_language, settings.timezone):
             reply = render()
             rtl = is_rtl()
         await self._enqueue(

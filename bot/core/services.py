@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,6 +46,11 @@ class Services:
     group_admin_checks: dict[str, GroupAdminCheck] = field(default_factory=dict)
     #: Per platform: a link that opens the bot with a deep-link payload (t.me/<bot>?start=…).
     link_builders: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    #: The APScheduler instance when `lotse run` runs one (handlers add one-off jobs to it).
+    scheduler: Any = None
+    #: Jobs to add once the current transaction has committed: the job store writes through
+    #: its own connection, which SQLite would block while our transaction holds the lock.
+    pending_jobs: list[dict[str, Any]] = field(default_factory=list)
     #: Per platform: HTML that lets one person reach another (a profile link or handle).
     contact_builders: dict[str, Callable[[str, str], str]] = field(default_factory=dict)
 
@@ -68,6 +73,15 @@ class Services:
         if build:
             return build(user_id, name)
         return f"<b>{html.escape(name)}</b> ({html.escape(platform)}: {html.escape(user_id)})"
+
+    def add_job_after_commit(self, **job: Any) -> None:
+        self.pending_jobs.append(job)
+
+    def flush_jobs(self) -> None:
+        jobs, self.pending_jobs = self.pending_jobs, []
+        if self.scheduler is not None:
+            for job in jobs:
+                self.scheduler.add_job(**job)
 
     def outbox_changed(self) -> None:
         for listener in self.outbox_listeners:

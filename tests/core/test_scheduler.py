@@ -23,6 +23,8 @@ async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -
     second.start(paused=True)
     try:
         assert sorted(job.id for job in second.get_jobs()) == [
+            "close_polls",
+            "events_upkeep",
             "housekeeping",
             "needs_upkeep",
             "privacy_retention",

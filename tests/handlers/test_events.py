@@ -1,0 +1,287 @@
+"""Events and alerts with a controllable clock: announcement, reminders, weekly digest in
+German, Arabic and Ukrainian, cancellation, capacity, bad input, and a restart in the middle
+of a 2,000-recipient announcement."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, select
+
+from bot.app import App, open_app
+from bot.config import Settings
+from bot.core.outbox import OutboxSender
+from bot.core.types import OutgoingMessage
+from db.models import Event, OutboxMessage, Person, Subscription
+from handlers.event_alerts import remind, send_digests, upkeep
+from tests.support import Clock, Conversation, onboard, t
+
+ORG_INTENT = "I act for an initiative or organisation"
+
+
+async def subscribe(chat: Conversation, user: str, language: str, digest: bool = True) -> None:
+    from bot.core.i18n import LANGUAGE_NAMES
+
+    await chat.say(user, "/subscribe")
+    await chat.press(user, t(language, "Done"))  # all topics
+    await chat.press(user, t(language, "The whole city"))
+    await chat.press(user, t(language, "All events"))
+    await chat.press(user, LANGUAGE_NAMES[language])
+    seen = await chat.press(user, t(language, "Yes") if digest else t(language, "No"))
+    assert seen[0].text.startswith(
+        t(language, "Done! You will get alerts for: {summary}", summary="X").split("X")[0]
+    )
+
+
+async def publish_event(chat: Conversation, capacity: str = "2") -> None:
+    await chat.say("carla", "/newevent")
+    await chat.say("carla", "de: Nähcafé für alle\nar: مقهى الخياطة للجميع\nuk: Швейне кафе")
+    await chat.press("carla", t("de", "Skip"))
+    await chat.say("carla", "01.12.2026 18:00")
+    await chat.say("carla", "20:00")
+    await chat.press("carla", "Südstadt")
+    await chat.say("carla", "Lindenweg 4")
+    await chat.press("carla", t("de", "Everyday help"))
+    await chat.press("carla", t("de", "everyone"))
+    await chat.press("carla", t("de", "Done"))
+    if capacity == "none":
+        await chat.press("carla", t("de", "No limit"))
+    else:
+        await chat.say("carla", capacity)
+    seen = await chat.press("carla", t("de", "once"))
+    assert "Nähcafé für alle" in seen[0].text
+
+
+async def setup(chat: Conversation) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    for user, language in (("dirk", "de"), ("samira", "ar"), ("olena", "uk")):
+        await onboard(chat, user, language)
+        await subscribe(chat, user, language)
+
+
+async def test_announcement_reminders_and_cancellation(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    await setup(chat)
+    await publish_event(chat)
+    seen = await chat.press("carla", t("de", "Publish"))
+    assert seen[0].text == t(
+        "de", "Published! The announcement goes to {count} subscribers.", count=3
+    )
+    german, arabic, ukrainian = (chat.last(u) for u in ("dirk", "samira", "olena"))
+    assert "Nähcafé für alle" in german.text and "Di., 1. Dez. 2026, 18:00" in german.text
+    assert "مقهى الخياطة للجميع" in arabic.text and "ديسمبر" in arabic.text
+    assert "Швейне кафе" in ukrainian.text and "груд." in ukrainian.text
+    assert german.buttons == [
+        t("de", "I'll come"),
+        t("de", "Remind me"),
+        t("de", "Add to calendar"),
+    ]
+    seen = await chat.press("carla", t("de", "Show progress"))
+    assert seen[0].text == t("de", "Delivered to {delivered} of {total}.", delivered=3, total=3)
+    # capacity 2: the third is told it is full
+    await chat.press("dirk", t("de", "I'll come"))
+    await chat.press("samira", t("ar", "I'll come"))
+    seen = await chat.press("olena", t("uk", "I'll come"))
+    assert seen[0].text == t(
+        "uk", "Sorry, this event is full. Tap “Remind me” to hear about it anyway."
+    )
+    await chat.press("olena", t("uk", "Remind me"))
+    # the calendar file
+    seen = await chat.press("dirk", t("de", "Add to calendar"))
+    calendar = seen[0].message.attachment
+    assert calendar is not None and calendar.mime_type == "text/calendar"
+    assert b"DTSTART:20261201T170000Z" in calendar.content
+    assert b"SUMMARY:N\xc3\xa4hcaf\xc3\xa9 f\xc3\xbcr alle" in calendar.content
+    # 24 hours before: everyone who comes or asked is reminded, once
+    clock.now = datetime(2026, 11, 30, 17, 5, tzinfo=UTC)
+    async with app.session_factory() as session:
+        done = await upkeep(session, app.services, clock())
+    assert done["reminded"] == 3
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 0
+    await chat.sender.drain()
+
+    def got(user: str, language: str, message: str) -> bool:
+        return any(s.text.startswith(t(language, message)) for s in chat.messages(user))
+
+    assert got("samira", "ar", "Reminder: tomorrow") and got("olena", "uk", "Reminder: tomorrow")
+    # one hour before
+    clock.now = datetime(2026, 12, 1, 16, 10, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 3
+    await chat.sender.drain()
+    assert got("dirk", "de", "Reminder: in one hour")
+    # a reminder job that runs late, after the start, is dropped
+    async with app.session_factory() as session:
+        event = await session.scalar(select(Event))
+        assert event is not None
+        assert (
+            await remind(
+                session,
+                app.services,
+                event.id,
+                "20261201T1700",
+                "hour",
+                datetime(2026, 12, 1, 18, 0, tzinfo=UTC),
+            )
+            == 0
+        )
+    # cancelling tells attendees and subscribers
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    await chat.say("carla", "/events")
+    await chat.press("carla", t("de", "Cancel the event"))
+    seen = await chat.press("carla", t("de", "Yes, cancel it"))
+    assert seen[0].text == t("de", "The event is cancelled. {count} people were told.", count=3)
+    assert chat.last("samira").text.startswith(t("ar", "This event has been cancelled:"))
+
+
+async def test_weekly_digest_in_three_languages(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    await setup(chat)
+    await publish_event(chat, capacity="none")
+    await chat.press("carla", t("de", "Publish"))
+    clock.now = datetime(2026, 11, 30, 6, 30, tzinfo=UTC)  # Monday 07:30 in Berlin
+    async with app.session_factory() as session:
+        assert await send_digests(session, app.services, clock()) == 0  # not yet 8:00
+    clock.now = datetime(2026, 11, 30, 7, 5, tzinfo=UTC)  # Monday 08:05
+    async with app.session_factory() as session:
+        assert await send_digests(session, app.services, clock()) == 3
+    async with app.session_factory() as session:
+        assert await send_digests(session, app.services, clock()) == 0  # once a week
+    await chat.sender.drain()
+    assert chat.last("dirk").text.startswith(t("de", "Events in the coming week:"))
+    assert "Di., 1. Dez. 2026, 18:00 – Nähcafé für alle" in chat.last("dirk").text
+    assert "الثلاثاء" in chat.last("samira").text  # the weekday in Arabic
+    assert "вт, 1 груд. 2026\u202fр., 18:00 – Швейне кафе" in chat.last("olena").text
+
+
+async def test_bad_input_when_creating_an_event(chat: Conversation) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await chat.say("carla", "/newevent")
+    await chat.say("carla", "Infoabend")
+    await chat.press("carla", t("de", "Skip"))
+    seen = await chat.say("carla", "01.01.2020 10:00")
+    assert seen[0].text == t("de", "That date is in the past. Please give a date from today on.")
+    seen = await chat.say("carla", "12.12. 18:00 Mars/Olympus")
+    assert seen[0].text == t(
+        "de",
+        "I do not know the time zone {zone}. Please use a name like Europe/Berlin.",
+        zone="Mars/Olympus",
+    )
+    await chat.say("carla", "12.12. 18:00 Europe/Kyiv")
+    seen = await chat.say("carla", "17:00")
+    assert seen[0].text == t("de", "The end must be after the start.")
+    seen = await chat.say("carla", "19:30")
+    assert seen[0].text == t(
+        "de",
+        "Where does it take place? An address, or a link for "
+        "online events (https://…). Choose the district if it is "
+        "in the city.",
+    )
+    seen = await chat.say("dirk", "/newevent", lang="de")
+    assert seen[0].text.startswith(
+        t("de", "Before I can do that, I need your consent to store your data.")
+    )
+
+
+async def test_a_restart_during_a_2000_recipient_announcement(
+    chat: Conversation, app: App, settings: Settings, clock: Clock
+) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    now = clock()
+    async with app.session_factory() as session:
+        await session.execute(
+            insert(Person),
+            [
+                {
+                    "platform": "bulk",
+                    "platform_user_id": f"u{i}",
+                    "language": "de",
+                    "consent_version": 2,
+                    "consent_at": now,
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
+                for i in range(2000)
+            ],
+        )
+        ids = list(await session.scalars(select(Person.id).where(Person.platform == "bulk")))
+        await session.execute(
+            insert(Subscription),
+            [
+                {
+                    "person_id": pid,
+                    "topics": ",",
+                    "language": "de",
+                    "digest": False,
+                    "created_at": now,
+                }
+                for pid in ids
+            ],
+        )
+        await session.commit()
+    await publish_event(chat, capacity="none")
+    await chat.press("carla", t("de", "Publish"))
+    async with app.session_factory() as session:
+        queued = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.platform == "bulk")
+        )
+    assert queued == 2000  # queued together with the event, in one transaction
+    delivered: list[str] = []
+    hang = asyncio.Event()
+
+    async def deliver_then_die(message: OutgoingMessage) -> None:
+        if len(delivered) >= 700:
+            await hang.wait()  # the process dies here: this one never goes out
+        delivered.append(message.chat_id)
+
+    sender = OutboxSender(
+        app.session_factory, "bulk", deliver_then_die, clock=clock, concurrency=1
+    )
+    task = asyncio.create_task(sender.drain())
+    while len(delivered) < 700:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await app.close()
+    restarted = await open_app(settings, migrate=False, clock=clock)  # a new process
+    try:
+
+        async def deliver(message: OutgoingMessage) -> None:
+            delivered.append(message.chat_id)
+
+        again = OutboxSender(restarted.session_factory, "bulk", deliver, clock=clock)
+        await again.recover()
+        await again.drain()
+    finally:
+        await restarted.close()
+    assert len(delivered) == 2000 and len(set(delivered)) == 2000
+
+
+async def test_reminder_jobs_persist_in_the_job_store(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    from bot import scheduler as scheduling
+
+    first = scheduling.create_scheduler(app)
+    first.start(paused=True)
+    app.services.scheduler = first
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await publish_event(chat, capacity="none")
+    await chat.press("carla", t("de", "Publish"))
+    first.shutdown(wait=False)
+    app.services.scheduler = None
+    second = scheduling.create_scheduler(app)
+    second.start(paused=True)
+    try:
+        jobs = {job.id: job for job in second.get_jobs()}
+    finally:
+        second.shutdown(wait=False)
+    day = next(j for k, j in jobs.items() if k.endswith(":day"))
+    assert day.next_run_time == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    assert any(k.endswith(":hour") for k in jobs)
+    assert timedelta
