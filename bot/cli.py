@@ -77,6 +77,31 @@ def _parser() -> argparse.ArgumentParser:
         "database. Safe to run twice: records are updated, not duplicated.",
     )
 
+    directory = sub.add_parser(
+        "directory",
+        help="import or export the referral directory (Open Referral HSDS)",
+        description="Import or export the directory of services in the Open Referral HSDS 3 "
+        "format: a folder of CSV files (organizations.csv, services.csv, locations.csv, ...) "
+        "or one JSON file.",
+    )
+    directory_sub = directory.add_subparsers(
+        dest="directory_command", metavar="ACTION", required=True
+    )
+    importing = directory_sub.add_parser(
+        "import",
+        help="replace the directory with an HSDS package (all or nothing)",
+        description="Check every row of an HSDS CSV folder or JSON file; if all is valid, "
+        "replace the directory with it, else report every error and change nothing.",
+    )
+    importing.add_argument("path", help="a folder of HSDS CSV files, or an HSDS .json file")
+    exporting = directory_sub.add_parser(
+        "export",
+        help="write the directory as an HSDS package",
+        description="Write the directory as an HSDS CSV folder (or one JSON file).",
+    )
+    exporting.add_argument("path", help="the folder (CSV) or file (JSON) to write")
+    exporting.add_argument("--format", choices=["csv", "json"], default="csv")
+
     db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser(
@@ -118,9 +143,56 @@ async def _demo(settings: Settings) -> None:
     print(
         f"Demo network loaded: {summary.organisations_added} organisations added, "
         f"{summary.organisations_updated} updated; {summary.volunteers} volunteers and "
-        f"{summary.needs} open needs, {summary.events} upcoming events.",
+        f"{summary.needs} open needs, {summary.events} upcoming events, "
+        f"{summary.services} services in the directory.",
         file=sys.stderr,
     )
+
+
+async def _directory(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot import directory_search
+    from bot.app import open_app
+    from bot.directory_io import DirectoryImportError, export_package, import_package
+
+    app = await open_app(settings)
+    path = Path(args.path)
+    try:
+        async with app.session_factory() as session:
+            if args.directory_command == "export":
+                written = await export_package(session, path, args.format)
+                print(f"Directory exported: {len(written)} file(s) in {path}", file=sys.stderr)
+                return 0
+            if not path.exists():
+                print(f"lotse: {path} does not exist", file=sys.stderr)
+                return 2
+
+            def progress(stage: str, done: int, total: int) -> None:
+                print(
+                    f"\r{stage}: {done:,} of {total:,} rows", end="", file=sys.stderr, flush=True
+                )
+
+            try:
+                report = await import_package(session, path, progress=progress)
+            except DirectoryImportError as exc:
+                print(file=sys.stderr)
+                for error in exc.errors:
+                    print(
+                        f"{error.file}, row {error.row}, {error.field}: {error.message}",
+                        file=sys.stderr,
+                    )
+                print(f"lotse: {len(exc.errors)} error(s); nothing was imported.", file=sys.stderr)
+                return 1
+            indexed = await directory_search.rebuild(session)
+            await session.commit()
+            counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
+            print(
+                f"\nDirectory imported: {counts}; {indexed} services searchable.", file=sys.stderr
+            )
+            return 0
+    finally:
+        await app.close()
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -163,6 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(args.log_level, "WARNING")
         asyncio.run(_demo(settings))
         return 0
+    if args.command == "directory":
+        _configure_logging(args.log_level, "WARNING")
+        return asyncio.run(_directory(settings, args))
     if args.command == "db":
         _configure_logging(args.log_level, "WARNING")
         asyncio.run(_upgrade(settings))

@@ -54,6 +54,9 @@ class Settings:
     flood_burst: int = 12  # updates a person may send at once before being slowed down
     retention_days: int = 365  # inactive this long: reminded, then deleted after the grace
     retention_grace_days: int = 30
+    freshness_months: int = 6  # ask services to confirm their entry this often
+    stale_months: int = 12  # entries unconfirmed this long are shown with a warning
+    ticket_remind_hours: int = 24  # unanswered hand-over questions are reminded after this
     digest_weekday: int = 0  # Monday; the weekly event digest goes out then …
     digest_hour: int = 8  # … at this hour in each recipient's time zone
 
@@ -168,6 +171,9 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         ("LOTSE_FLOOD_BURST", 12, 1, 10_000),
         ("LOTSE_RETENTION_DAYS", 365, 30, 3650),
         ("LOTSE_RETENTION_GRACE_DAYS", 30, 1, 365),
+        ("LOTSE_FRESHNESS_MONTHS", 6, 1, 36),
+        ("LOTSE_STALE_MONTHS", 12, 1, 60),
+        ("LOTSE_TICKET_REMIND_HOURS", 24, 1, 720),
     ):
         text = v.get(name) or str(default)
         if not text.isdigit() or not low <= int(text) <= high:
@@ -184,6 +190,9 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         digest_weekday=days.index(digest_day),
         digest_hour=int(digest_hour),
         flood_burst=numbers["LOTSE_FLOOD_BURST"],
+        freshness_months=numbers["LOTSE_FRESHNESS_MONTHS"],
+        stale_months=numbers["LOTSE_STALE_MONTHS"],
+        ticket_remind_hours=numbers["LOTSE_TICKET_REMIND_HOURS"],
         retention_days=numbers["LOTSE_RETENTION_DAYS"],
         retention_grace_days=numbers["LOTSE_RETENTION_GRACE_DAYS"],
         districts=districts or DEFAULT_DISTRICTS,

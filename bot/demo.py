@@ -55,6 +55,7 @@ class DemoSummary:
     volunteers: int = 0
     needs: int = 0
     events: int = 0
+    services: int = 0
 
 
 def _load(name: str) -> list[dict[str, Any]]:
@@ -206,6 +207,15 @@ async def load_events(session: AsyncSession, now: datetime, tz: ZoneInfo) -> int
     return len(data)
 
 
+async def load_directory(session: AsyncSession) -> int:
+    """The demo city's referral directory, an HSDS CSV package like any other."""
+    from bot import directory_search
+    from bot.directory_io import import_package
+
+    await import_package(session, DATA / "directory")
+    return await directory_search.rebuild(session)
+
+
 async def load_demo(
     session_factory: async_sessionmaker[AsyncSession], tz: ZoneInfo | None = None
 ) -> DemoSummary:
@@ -217,5 +227,6 @@ async def load_demo(
         volunteers = await load_volunteers(session, now)
         needs = await load_needs(session, now, tz or ZoneInfo("Europe/Berlin"))
         events = await load_events(session, now, tz or ZoneInfo("Europe/Berlin"))
+        services = await load_directory(session)
         await session.commit()
-    return DemoSummary(added, updated, volunteers, needs, events)
+    return DemoSummary(added, updated, volunteers, needs, events, services)

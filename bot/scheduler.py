@@ -127,6 +127,21 @@ async def events_upkeep() -> None:
     logger.debug("events upkeep: %s", done)
 
 
+async def referral_upkeep() -> None:
+    """Remind coordinators of unanswered questions; ask services to confirm their entries."""
+    from handlers.partners import ask_for_confirmation
+    from handlers.referral import remind_tickets
+
+    app = current_app()
+    now = app.services.clock()
+    async with app.session_factory() as session:
+        reminded = await remind_tickets(session, app.services, now)
+    async with app.session_factory() as session:
+        asked = await ask_for_confirmation(session, app.services, now)
+    if reminded or asked:
+        logger.info("referral: %s tickets reminded, %s entries to confirm", reminded, asked)
+
+
 def install_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(
         housekeeping, "cron", hour=4, minute=17, id="housekeeping", replace_existing=True
@@ -137,6 +152,9 @@ def install_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(close_polls, "interval", minutes=5, id="close_polls", replace_existing=True)
     scheduler.add_job(
         events_upkeep, "interval", minutes=5, id="events_upkeep", replace_existing=True
+    )
+    scheduler.add_job(
+        referral_upkeep, "interval", hours=1, id="referral_upkeep", replace_existing=True
     )
     scheduler.add_job(
         privacy_retention,

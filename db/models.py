@@ -641,4 +641,57 @@ class AlertSent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReferralQuestion(Base):
+    """A referral question asked with /ask, kept anonymously for the statistics."""
+
+    __tablename__ = "referral_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    subtopic: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    district: Mapped[str | None] = mapped_column(String(100))
+    results: Mapped[int] = mapped_column(Integer, default=0)
+    helpful: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class Ticket(Base):
+    """A question handed over to a person: the coordinator answers through the bot and never
+    sees the asker's messenger handle."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN, index=True)
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    claimed_by_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    awaiting_coordinator: Mapped[bool] = mapped_column(default=True)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reminded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class TicketMessage(Base):
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    from_coordinator: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 import db.directory  # noqa: E402, F401  (the referral directory shares this metadata)

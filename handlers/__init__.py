@@ -21,6 +21,8 @@ MODULES = (
     "events",
     "event_post",
     "subscriptions",
+    "referral",
+    "partners",
     "moderation",
     "broadcast",
     "admin",

@@ -23,8 +23,11 @@ from db.models import (
     OrganisationStatus,
     Person,
     PersonRole,
+    ReferralQuestion,
     Report,
     SurveyResponse,
+    Ticket,
+    TicketStatus,
     VolunteerProfile,
 )
 from handlers.audit import audit
@@ -48,6 +51,7 @@ async def desk(ctx: Context) -> None:
     )
     reports = await count(ctx, select(Report.id).where(Report.status == "open"))
     blocked = await count(ctx, select(Person.id).where(Person.blocked_at.is_not(None)))
+    tickets = await count(ctx, select(Ticket.id).where(Ticket.status != TicketStatus.CLOSED))
     ctx.reply(
         "\n".join(
             [
@@ -57,10 +61,14 @@ async def desk(ctx: Context) -> None:
                 _("Needs waiting for review: {count}").format(count=pending_needs),
                 _("Open reports: {count}").format(count=reports),
                 _("Blocked people: {count}").format(count=blocked),
+                _("Open questions (hand-overs): {count}").format(count=tickets),
             ]
         ),
         [
-            [Button("admin.pending", _("Waiting for decisions"))],
+            [
+                Button("admin.pending", _("Waiting for decisions")),
+                Button("admin.tickets", _("Open questions")),
+            ],
             [Button("admin.broadcast", _("Broadcast")), Button("admin.stats", _("Statistics"))],
             [
                 Button("admin.export", _("Export volunteers"), "volunteers"),
@@ -173,6 +181,7 @@ async def stats(ctx: Context, _value: str) -> None:
     )
     placed = await count(ctx, select(Offer.id).where(Offer.status == OfferStatus.ACCEPTED))
     responses = await count(ctx, select(SurveyResponse.id))
+    questions = await count(ctx, select(ReferralQuestion.id))
     volunteers = await count(ctx, select(VolunteerProfile.person_id))
     lines = [
         _("Statistics"),
@@ -191,6 +200,7 @@ async def stats(ctx: Context, _value: str) -> None:
         ),
         _("Volunteers placed (both agreed): {count}").format(count=format_number(placed)),
         _("Survey responses: {count}").format(count=format_number(responses)),
+        _("Referral questions asked: {count}").format(count=format_number(questions)),
     ]
     ctx.reply("\n".join(lines))
 

@@ -57,7 +57,7 @@ async def _fresh_postgres() -> str:
                 await conn.execute(text("CREATE SCHEMA public"))
             await upgrade(engine)
             _postgres_migrated = True
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        tables = ", ".join([*(f'"{t.name}"' for t in Base.metadata.sorted_tables), "dir_search"])
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
             await conn.execute(text("DROP TABLE IF EXISTS scheduler_jobs"))

@@ -28,6 +28,7 @@ async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -
             "housekeeping",
             "needs_upkeep",
             "privacy_retention",
+            "referral_upkeep",
         ]
     finally:
         second.shutdown(wait=False)

@@ -19,3 +19,9 @@ async def test_demo_has_every_kind_of_partner_and_loads_twice(app: App) -> None:
         kinds = Counter(org.kind for org in await session.scalars(select(Organisation)))
     assert set(kinds) == {kind.value for kind in OrganisationKind}
     assert sum(kinds.values()) == first.organisations_added
+
+
+async def test_demo_has_needs_volunteers_events_and_a_directory(app: App) -> None:
+    summary = await load_demo(app.session_factory)
+    assert summary.volunteers >= 30 and summary.needs >= 8
+    assert summary.events >= 6 and summary.services >= 40
