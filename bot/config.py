@@ -7,6 +7,7 @@ variable, instead of a traceback deep inside a transport hours later.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,8 @@ class Settings:
     flood_burst: int = 12  # updates a person may send at once before being slowed down
     retention_days: int = 365  # inactive this long: reminded, then deleted after the grace
     retention_grace_days: int = 30
+    worker_id: str = "main"  # distinct per process when several share one PostgreSQL
+    telegram_rate: int = 30  # messages per second this process sends to Telegram
     freshness_months: int = 6  # ask services to confirm their entry this often
     stale_months: int = 12  # entries unconfirmed this long are shown with a warning
     ticket_remind_hours: int = 24  # unanswered hand-over questions are reminded after this
@@ -174,11 +177,15 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         ("LOTSE_FRESHNESS_MONTHS", 6, 1, 36),
         ("LOTSE_STALE_MONTHS", 12, 1, 60),
         ("LOTSE_TICKET_REMIND_HOURS", 24, 1, 720),
+        ("LOTSE_TELEGRAM_RATE", 30, 1, 30),
     ):
         text = v.get(name) or str(default)
         if not text.isdigit() or not low <= int(text) <= high:
             raise ConfigError(f"{name}: expected a whole number from {low} to {high}")
         numbers[name] = int(text)
+    worker_id = v.get("LOTSE_WORKER_ID") or "main"
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", worker_id):
+        raise ConfigError("LOTSE_WORKER_ID: use letters, digits, . _ - (at most 64)")
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     digest_day = (v.get("LOTSE_DIGEST_DAY") or "mon").lower()[:3]
     if digest_day not in days:
@@ -191,6 +198,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         digest_hour=int(digest_hour),
         flood_burst=numbers["LOTSE_FLOOD_BURST"],
         freshness_months=numbers["LOTSE_FRESHNESS_MONTHS"],
+        telegram_rate=numbers["LOTSE_TELEGRAM_RATE"],
+        worker_id=worker_id,
         stale_months=numbers["LOTSE_STALE_MONTHS"],
         ticket_remind_hours=numbers["LOTSE_TICKET_REMIND_HOURS"],
         retention_days=numbers["LOTSE_RETENTION_DAYS"],

@@ -7,10 +7,24 @@ import asyncio
 import logging
 import signal
 
-from bot.app import open_app
+from bot.app import App, open_app
 from bot.config import Settings
 
 logger = logging.getLogger(__name__)
+
+
+async def run_matrix(app: App, stop: asyncio.Event) -> None:
+    """The Matrix device lives in one process: its keys cannot be shared between two."""
+    from bot.leader import MATRIX_SYNC, Leadership
+    from bot.transports.matrix import MatrixTransport
+
+    leadership = Leadership(app.engine, MATRIX_SYNC, "matrix")
+    if not await leadership.acquire(stop):
+        return
+    try:
+        await MatrixTransport(app).run(stop)
+    finally:
+        await leadership.release()
 
 
 async def run_bot(settings: Settings) -> int:
@@ -27,10 +41,7 @@ async def run_bot(settings: Settings) -> int:
             telegram = TelegramTransport(app)
             tasks.append(asyncio.create_task(telegram.run(stop), name="telegram"))
         if settings.matrix_configured:
-            from bot.transports.matrix import MatrixTransport
-
-            matrix = MatrixTransport(app)
-            tasks.append(asyncio.create_task(matrix.run(stop), name="matrix"))
+            tasks.append(asyncio.create_task(run_matrix(app, stop), name="matrix"))
         from bot.scheduler import run_scheduler
 
         tasks.append(asyncio.create_task(run_scheduler(app, stop), name="scheduler"))

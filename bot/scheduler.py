@@ -167,15 +167,25 @@ def install_jobs(scheduler: AsyncIOScheduler) -> None:
 
 
 async def run_scheduler(app: App, stop: asyncio.Event) -> None:
+    """Run the scheduler while this process leads; several processes take turns."""
+    from bot.leader import SCHEDULER, Leadership
+
     global _app
     _app = app
-    scheduler = create_scheduler(app)
-    install_jobs(scheduler)
-    scheduler.start()
-    app.services.scheduler = scheduler
+    leadership = Leadership(app.engine, SCHEDULER, "scheduler")
     try:
-        await stop.wait()
+        while not stop.is_set():
+            if not await leadership.acquire(stop):
+                return
+            scheduler = create_scheduler(app)
+            install_jobs(scheduler)
+            scheduler.start()
+            app.services.scheduler = scheduler
+            try:
+                await leadership.watch(stop)
+            finally:
+                app.services.scheduler = None
+                scheduler.shutdown(wait=False)
+                await leadership.release()
     finally:
-        app.services.scheduler = None
-        scheduler.shutdown(wait=False)
         _app = None

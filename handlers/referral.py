@@ -284,7 +284,8 @@ async def search_command(ctx: Context) -> None:
 # --- hand-over to a person --------------------------------------------------------------------
 def context_text(ticket: Ticket) -> str:
     c = ticket.context
-    parts = [_(TOPICS[c["topic"]]) if c.get("topic") in TOPICS else "–"]
+    label = TOPICS.get(c.get("topic") or "")
+    parts = [_(label) if label else "–"]
     if c.get("language"):
         parts.append(language_name(c["language"]))
     if c.get("district"):

@@ -98,7 +98,7 @@ def contact_html(user_id: str, name: str) -> str:
 
 class MatrixTransport:
     def __init__(
-        self, app: App, *, sync_timeout_ms: int = SYNC_TIMEOUT_MS, worker: str = "main"
+        self, app: App, *, sync_timeout_ms: int = SYNC_TIMEOUT_MS, worker: str | None = None
     ) -> None:
         settings = app.settings
         if not (settings.matrix_homeserver and settings.matrix_user_id):
@@ -122,7 +122,11 @@ class MatrixTransport:
             ),
         )
         self.sender = OutboxSender(
-            app.session_factory, PLATFORM, self.deliver, worker=worker, clock=app.services.clock
+            app.session_factory,
+            PLATFORM,
+            self.deliver,
+            worker=worker or app.settings.worker_id,
+            clock=app.services.clock,
         )
         self.ready = asyncio.Event()
         self.backoff_start = 1.0

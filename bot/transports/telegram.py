@@ -61,6 +61,7 @@ from bot.core.types import (
     Incoming,
     OutgoingMessage,
 )
+from bot.leader import TELEGRAM_POLLING, Leadership
 from bot.transports.pacing import Pacer, SendLimits
 from bot.transports.telegram_text import split, to_html
 
@@ -83,7 +84,7 @@ class TelegramTransport:
         app: App,
         *,
         limits: SendLimits | None = None,
-        worker: str = "main",
+        worker: str | None = None,
         poll_timeout: float = 10.0,
     ) -> None:
         self.app = app
@@ -94,12 +95,13 @@ class TelegramTransport:
         self.application: Application = self._build(settings.telegram_token, base, poll_timeout)
         self.poll_timeout = poll_timeout
         self.username = ""
-        self.pacer = Pacer(limits or SendLimits())
+        rate = app.settings.telegram_rate
+        self.pacer = Pacer(limits or SendLimits(overall_per_second=rate))
         self.sender = OutboxSender(
             app.session_factory,
             PLATFORM,
             self.deliver,
-            worker=worker,
+            worker=worker or app.settings.worker_id,
             clock=app.services.clock,
             max_retry_after=MAX_RETRY_AFTER,
         )
@@ -158,11 +160,25 @@ class TelegramTransport:
                 settings.webhook_listen,
                 settings.webhook_port,
             )
-        else:
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long polling, in one process only: Telegram allows a single getUpdates consumer."""
+        updater = self.application.updater
+        assert updater is not None
+        leadership = Leadership(self.app.engine, TELEGRAM_POLLING, "telegram polling")
+        while not stop.is_set():
+            if not await leadership.acquire(stop):
+                return
             await updater.start_polling(
                 timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES
             )
             logger.info("Telegram long polling as @%s", self.username)
+            try:
+                await leadership.watch(stop)
+            finally:
+                if updater.running:
+                    await updater.stop()
+                await leadership.release()
 
     async def stop(self) -> None:
         updater = self.application.updater
@@ -176,7 +192,11 @@ class TelegramTransport:
         await self.start()
         sender = asyncio.create_task(self.sender.run(stop), name="telegram-outbox")
         try:
-            await stop.wait()
+            if self.app.settings.webhook_url:
+                await stop.wait()  # every process serves the webhook behind the balancer
+            else:
+                await self.poll(stop)
+                await stop.wait()
         finally:
             stop.set()
             await sender
