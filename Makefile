@@ -48,7 +48,7 @@ catalogs:
 	$(PYBABEL) compile -d locales --statistics 2>&1 | grep -v "^compiling" || true
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

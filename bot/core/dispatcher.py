@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.core import buttons as button_tokens
 from bot.core.context import Context, load_flow_state, make_reply
@@ -27,6 +29,8 @@ from bot.core.types import ChatKind, Handled, Incoming, OutgoingMessage, Reply
 from db.models import ChatRecord, Person, PersonRole, Role
 
 logger = logging.getLogger(__name__)
+
+LAST_SEEN_PRECISION = timedelta(minutes=10)
 
 #: Longest text we take in one message; longer input is refused with a clear answer.
 MAX_INPUT_LENGTH = 4000
@@ -121,10 +125,12 @@ class Dispatcher:
 
     async def _person(self, session: AsyncSession, incoming: Incoming) -> Person:
         actor = incoming.actor
-        query = select(Person).where(
-            Person.platform == actor.platform, Person.platform_user_id == actor.user_id
+        query = (
+            select(Person)
+            .options(joinedload(Person.roles))
+            .where(Person.platform == actor.platform, Person.platform_user_id == actor.user_id)
         )
-        person = await session.scalar(query)
+        person = (await session.execute(query)).unique().scalar_one_or_none()
         now = self.services.clock()
         if person is None:
             person = Person(
@@ -138,16 +144,20 @@ class Dispatcher:
                 async with session.begin_nested():
                     session.add(person)
             except IntegrityError:  # created by a concurrent update of the same person
-                person = (await session.scalars(query)).one()
+                person = (await session.execute(query)).unique().scalar_one()
         else:
-            person.last_seen_at = now
-            person.retention_notified_at = None  # they are back: no deletion pending
+            if now - person.last_seen_at > LAST_SEEN_PRECISION:
+                person.last_seen_at = now  # precise enough for retention, and saves writes
+            if person.retention_notified_at is not None:
+                person.retention_notified_at = None  # they are back: no deletion pending
         if (actor.platform, actor.user_id) in self.services.settings.coordinators and not any(
             r.role == Role.COORDINATOR for r in person.roles
         ):
             person.roles.append(PersonRole(role=Role.COORDINATOR, granted_at=now))
         if person.consent_version and actor.display_name:
-            person.display_name = clean_text(actor.display_name)[:128] or None
+            name = clean_text(actor.display_name)[:128] or None
+            if person.display_name != name:
+                person.display_name = name
         return person
 
     async def _chat(self, session: AsyncSession, incoming: Incoming) -> ChatRecord:
@@ -296,9 +306,10 @@ class Dispatcher:
 
     # --- finishing -----------------------------------------------------------------------
     async def _finish(self, ctx: Context) -> list[OutgoingMessage]:
-        remember = not self.services.capabilities_of(ctx.platform).inline_buttons
+        numbered = not self.services.capabilities_of(ctx.platform).inline_buttons
         rtl = is_rtl()
         outgoing = []
+        keyboard = None
         for pending in ctx.replies:
             reply: Reply = pending.reply
             sent = await button_tokens.mint(
@@ -307,8 +318,10 @@ class Dispatcher:
                 ctx.chat.platform_chat_id,
                 reply,
                 pending.person_id,
-                remember_keyboard=remember,
+                remember_keyboard=False,
             )
+            if sent:
+                keyboard = sent
             outgoing.append(
                 OutgoingMessage(
                     ctx.chat.platform_chat_id,
@@ -319,5 +332,13 @@ class Dispatcher:
                     rtl,
                     is_group=ctx.is_group,
                 )
+            )
+        if numbered and keyboard:
+            # only the last keyboard of the update can be answered by number or label
+            await button_tokens.remember(
+                ctx.session,
+                ctx.platform,
+                ctx.chat.platform_chat_id,
+                [b for row in keyboard for b in row],
             )
         return outgoing

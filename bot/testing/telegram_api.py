@@ -26,13 +26,20 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-API_JSON = Path(__file__).resolve().parents[3] / "shared" / "telegram-bot-api" / "api.json"
 SEND_METHODS = {"sendMessage", "sendDocument", "sendPoll", "sendPhoto"}
 _TAG = re.compile(r"<[^>]+>")
 
 
 def find_api_json() -> Path:
-    for candidate in (API_JSON, Path.cwd().parent / "shared" / "telegram-bot-api" / "api.json"):
+    """The Bot API description: $LOTSE_BOT_API_JSON, or shared/ beside the checkout (or any
+    folder above it)."""
+    import os
+
+    if os.environ.get("LOTSE_BOT_API_JSON"):
+        return Path(os.environ["LOTSE_BOT_API_JSON"])
+    here = Path(__file__).resolve()
+    for folder in [*here.parents, *Path.cwd().resolve().parents]:
+        candidate = folder / "shared" / "telegram-bot-api" / "api.json"
         if candidate.is_file():
             return candidate
     raise FileNotFoundError("shared/telegram-bot-api/api.json not found next to the checkout")
@@ -232,6 +239,7 @@ class FakeBotAPI:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/_stats", self._stats)
+        app.router.add_post("/_say", self._say)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -468,6 +476,12 @@ class FakeBotAPI:
         if asyncio.iscoroutine(result):
             result = await result
         return web.json_response({"ok": True, "result": result})
+
+    async def _say(self, request: web.Request) -> web.Response:
+        """Let a benchmark in another process make people write: [[user_id, text], …]."""
+        for user_id, text in await request.json():
+            self.says(int(user_id), str(text), language="de")
+        return web.json_response({"ok": True})
 
     async def _stats(self, _request: web.Request) -> web.Response:
         """What was sent, for a benchmark that runs this server in another process."""

@@ -46,6 +46,11 @@ class ConsoleTransport:
         app.services.capabilities[PLATFORM] = CAPABILITIES
         app.services.group_admin_checks[PLATFORM] = self.is_group_admin
         app.dispatcher.unlimited_platforms.add(PLATFORM)
+        self._queued = True  # deliver what waits from before we started
+        app.services.outbox_listeners.append(self._outbox_changed)
+
+    def _outbox_changed(self) -> None:
+        self._queued = True
 
     async def is_group_admin(self, chat_id: str, user_id: str) -> bool:
         """In the terminal chat, whoever spoke first in a group administers it."""
@@ -94,7 +99,9 @@ class ConsoleTransport:
         handled = await self.app.dispatcher.handle(incoming)
         for message in handled.all_messages(incoming.chat.chat_id):
             await self.deliver(message)
-        await self.sender.drain()
+        if self._queued:
+            self._queued = False
+            await self.sender.drain()
 
     async def run(self, lines: AsyncIterator[str] | Iterable[str] | None = None) -> None:
         """Handle every line until the input ends; deliver what was queued before we started."""
