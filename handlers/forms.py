@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.core.context import Context
 from bot.core.flow import Answer
@@ -114,3 +115,36 @@ def text_answer(ctx: Context, answer: Answer, *, limit: int, minimum: int = 1) -
         )
         return None
     return text
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where: one of the network's districts, or a postcode typed in."""
+
+    district: str | None = None
+    postcode: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.district or self.postcode or ""
+
+
+def district_options(ctx: Context) -> list[Option]:
+    return [(d, d) for d in ctx.settings.districts]
+
+
+def area_buttons(ctx: Context, state: str) -> list[list[Button]]:
+    return choice_buttons(state, district_options(ctx))
+
+
+def area_answer(ctx: Context, answer: Answer) -> Area | None:
+    """A district button (or its number or name), or a five-digit postcode; None after telling
+    the person what to send instead."""
+    text = (answer.text or "").strip()
+    if not answer.is_button and len(text) == 5 and text.isdigit() and text.isascii():
+        return Area(postcode=text)
+    district = single_choice(answer, district_options(ctx))
+    if district is None:
+        ctx.reply(_("Please choose a district from the list or type a postcode with 5 digits."))
+        return None
+    return Area(district=district)

@@ -92,20 +92,15 @@ async def ask_area(ctx: Context) -> None:
             "In which part of the city is it active? Choose the district, or type a "
             "postcode (5 digits)."
         ),
-        forms.choice_buttons(AREA, [(d, d) for d in ctx.settings.districts]),
+        forms.area_buttons(ctx, AREA),
     )
 
 
 async def on_area(ctx: Context, answer: Answer) -> str | None:
-    text = (answer.text or "").strip()
-    if not answer.is_button and text.isdigit() and len(text) == 5:
-        ctx.remember(district=text)
-        return CONTACT
-    district = forms.single_choice(answer, [(d, d) for d in ctx.settings.districts])
-    if district is None:
-        ctx.reply(_("Please choose a district from the list or type a postcode with 5 digits."))
+    area = forms.area_answer(ctx, answer)
+    if area is None:
         return AREA
-    ctx.remember(district=district)
+    ctx.remember(district=area.text)
     return CONTACT
 
 

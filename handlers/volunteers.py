@@ -60,7 +60,6 @@ CONFIRM_STATE = "signup.confirm"
 
 LIMITS = (1, 2, 3, 5, 10)
 QUIET_CHOICES = {"22-7": (22, 7), "21-8": (21, 8), "20-9": (20, 9), "none": None}
-POSTCODE = re.compile(r"^\d{5}$")
 QUIET_TYPED = re.compile(r"^(\d{1,2})(?::00)?\s*[-–]\s*(\d{1,2})(?::00)?$")
 
 
@@ -169,10 +168,6 @@ async def on_level(ctx: Context, answer: Answer) -> str | None:
     return LEVELS_STATE if _language_without_level(ctx) else _next(ctx, AREA_STATE)
 
 
-def area_options(ctx: Context) -> list[forms.Option]:
-    return [(district, district) for district in ctx.settings.districts]
-
-
 async def ask_area(ctx: Context) -> None:
     """Where in the city? A district, or a postcode typed in."""
     ctx.reply(
@@ -180,20 +175,15 @@ async def ask_area(ctx: Context) -> None:
             "Where in the city would you like to help? Choose your district, or type your "
             "postcode (5 digits)."
         ),
-        forms.choice_buttons(AREA_STATE, area_options(ctx)),
+        forms.area_buttons(ctx, AREA_STATE),
     )
 
 
 async def on_area(ctx: Context, answer: Answer) -> str | None:
-    text = (answer.text or "").strip()
-    if not answer.is_button and POSTCODE.match(text):
-        ctx.remember(district=None, postcode=text)
-        return _next(ctx, DAYS_STATE)
-    district = forms.single_choice(answer, area_options(ctx))
-    if district is None:
-        ctx.reply(_("Please choose a district from the list or type a postcode with 5 digits."))
+    area = forms.area_answer(ctx, answer)
+    if area is None:
         return AREA_STATE
-    ctx.remember(district=district, postcode=None)
+    ctx.remember(district=area.district, postcode=area.postcode)
     return _next(ctx, DAYS_STATE)
 
 
