@@ -29,7 +29,7 @@ def peak_rss_mb(pid: int) -> float:
 async def measure(count: int = 400) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="lotse-rss-"))
     database = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
-    await populate(database)
+    await populate(database, platform="telegram")
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.testing.telegram_api", stdout=asyncio.subprocess.PIPE
     )

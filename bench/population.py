@@ -33,7 +33,9 @@ async def populate(
     needs: int = 5_000,
     services: int = 1_000,
     seed: int = 1,
+    platform: str = "console",
 ) -> None:
+    """People are `p<n>` on the terminal chat, or user id `<n>` on Telegram."""
     rng = random.Random(seed)
     engine = create_engine(url)
     await upgrade(engine)
@@ -55,8 +57,8 @@ async def populate(
                 [
                     {
                         "id": i,
-                        "platform": "console",
-                        "platform_user_id": f"p{i}",
+                        "platform": platform,
+                        "platform_user_id": f"p{i}" if platform == "console" else str(i),
                         "language": rng.choice(UI),
                         "intent": "volunteer",
                         "consent_version": 2,
@@ -103,6 +105,13 @@ async def populate(
                         for code in {"de", rng.choice(LANGUAGES)}
                     ],
                 )
+        if conn.dialect.name == "postgresql":  # explicit ids do not move the sequence
+            await conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('people', 'id'), "
+                    "(SELECT max(id) FROM people))"
+                )
+            )
         await conn.execute(
             insert(Need),
             [
