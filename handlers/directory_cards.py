@@ -136,7 +136,7 @@ def hours(schedules: list[DirSchedule]) -> str:
 def card(info: ServiceInfo, now: datetime, stale_after: timedelta, open_now: bool) -> str:
     e = html.escape
     s = info.service
-    lines = [f"<b>{e(multilang.show(info.names))}</b>"]
+    lines = [f"<b>{e(multilang.pick(info.names)[0])}</b>"]  # the description says if original
     if info.organisation is not None and info.organisation.name != s.name:
         lines.append(e(info.organisation.name))
     if info.descriptions:

@@ -47,14 +47,12 @@ def pick(texts: dict[str, str], language: str | None = None) -> tuple[str, str |
 
 
 def show(texts: dict[str, str]) -> str:
-    """The reader's text, or the original with a note in the reader's language."""
-    from bot.core.i18n import LANGUAGE_NAMES
+    """The reader's text, or the original with a note, in the reader's language, naming the
+    original's language ("(Original auf Englisch)", "(النص الأصلي باللغة الألمانية)")."""
+    from babel import Locale
 
     text, original = pick(texts)
     if original is None:
         return text
-    return (
-        text
-        + "\n"
-        + _("(original in {language})").format(language=LANGUAGE_NAMES.get(original, original))
-    )
+    name = Locale.parse(current_language()).languages.get(original, original)
+    return text + "\n" + _("(original in {language})").format(language=name)

@@ -34,7 +34,7 @@ async def test_charter_shows_members_and_is_edited_in_two_languages(
     assert seen[0].text == t("de", "The charter is updated.")
     assert "لا أحد يبقى وحيدًا." in (await chat.say("nadia", "/about"))[0].text
     english = (await chat.say("ella", "/about", lang="en"))[0].text
-    assert "Niemand bleibt allein.\n(original in Deutsch)" in english
+    assert "Niemand bleibt allein.\n(original in German)" in english
 
 
 async def organisation_admins(app: App, *names: str) -> None:
