@@ -538,6 +538,11 @@ async def publish_from_flow(ctx: Context) -> None:
                 "volunteers as they sign up."
             )
         )
+        from handlers.needs import need_link_text
+
+        link = need_link_text(ctx, need)
+        if link:
+            ctx.reply(_("Share this need with this link: {link}").format(link=link))
     else:
         await notify_coordinators_of_need(ctx.notifier, ctx.services, need)
         ctx.reply(

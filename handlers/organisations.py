@@ -25,17 +25,20 @@ from db.models import (
     OrganisationMember,
     OrganisationStatus,
     Person,
+    Role,
 )
 from handlers import forms
+from handlers.audit import audit
 from handlers.offers import coordinators
 from handlers.taxonomy import ORGANISATION_KINDS, kind_label
 
 router = Router("organisations")
 
-NAME, KIND, AREA, CONTACT, CONFIRM = (
+NAME, KIND, AREA, DESCRIPTION, CONTACT, CONFIRM = (
     "org.name",
     "org.kind",
     "org.area",
+    "org.description",
     "org.contact",
     "org.confirm",
 )
@@ -101,6 +104,19 @@ async def on_area(ctx: Context, answer: Answer) -> str | None:
     if area is None:
         return AREA
     ctx.remember(district=area.text)
+    return DESCRIPTION
+
+
+async def ask_description(ctx: Context) -> None:
+    """What it offers, for the partner directory."""
+    ctx.reply(_("What does the organisation offer? A sentence or two."))
+
+
+async def on_description(ctx: Context, answer: Answer) -> str | None:
+    text = forms.text_answer(ctx, answer, limit=1000, minimum=5)
+    if text is None:
+        return DESCRIPTION
+    ctx.remember(description=text)
     return CONTACT
 
 
@@ -133,11 +149,14 @@ async def ask_confirm(ctx: Context) -> None:
                 _("Name: {name}").format(name=isolate(d["name"])),
                 _("Kind: {kind}").format(kind=kind_label(d["kind"])),
                 _("Area: {area}").format(area=isolate(d["district"])),
+                _("What they offer") + ": " + isolate(d["description"]),
                 _("Contact: {contact}").format(contact=isolate(d["contact"])),
                 "",
-                _("A coordinator of the network will check and approve the registration."),
+                ""
+                if d.get("partner")
+                else _("A coordinator of the network will check and approve the registration."),
             ]
-        ),
+        ).strip(),
         [[Button(CONFIRM, _("Send"), "send"), Button(CONFIRM, _("Cancel"), "cancel")]],
     )
 
@@ -155,6 +174,7 @@ async def on_confirm(ctx: Context, answer: Answer) -> str | None:
         name=d["name"],
         kind=d["kind"],
         district=d["district"],
+        description=d["description"],
         contact=d["contact"],
         status=OrganisationStatus.PENDING,
         created_by_person_id=ctx.person.id,
@@ -162,6 +182,17 @@ async def on_confirm(ctx: Context, answer: Answer) -> str | None:
     )
     ctx.session.add(organisation)
     await ctx.session.flush()
+    if d.get("partner") and ctx.person.has_role(Role.COORDINATOR):
+        # a coordinator listing a partner directly: approved, and nobody becomes its admin
+        organisation.status = OrganisationStatus.APPROVED
+        organisation.reviewed_at = ctx.services.clock()
+        audit(ctx, "partner.add", f"organisation:{organisation.id}")
+        ctx.reply(
+            _("{name} is now listed in the partner directory.").format(
+                name=isolate(organisation.name)
+            )
+        )
+        return END
     ctx.session.add(
         OrganisationMember(
             organisation_id=organisation.id,
@@ -209,6 +240,7 @@ REGISTER = router.add_flow(
         first=NAME,
         steps={
             NAME: Step(ask_name, on_name),
+            DESCRIPTION: Step(ask_description, on_description),
             KIND: Step(ask_kind, on_kind),
             AREA: Step(ask_area, on_area),
             CONTACT: Step(ask_contact, on_contact),

@@ -2,13 +2,12 @@
 to reach them; coordinators add and edit entries in chat. And the freshness check: every few
 months each service's contact is asked whether its entry is still right.
 
-    partner.name → partner.kind → partner.area → partner.description → partner.contact → END
+    adding: the organisation registration (org.*), approved at once for a coordinator
     partner.field → partner.value → END   (editing one field)
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -39,13 +38,6 @@ from handlers.taxonomy import ORGANISATION_KINDS, kind_label
 
 router = Router("partners")
 
-NAME, KIND, AREA, DESCRIPTION, CONTACT = (
-    "partner.name",
-    "partner.kind",
-    "partner.area",
-    "partner.description",
-    "partner.contact",
-)
 FIELD, VALUE = "partner.field", "partner.value"
 FIELDS = {
     "name": N_("Name"),
@@ -103,105 +95,6 @@ async def partners_button(ctx: Context, _value: str) -> None:
     await partners(ctx)
 
 
-def kind_options() -> list[forms.Option]:
-    return [(k, _(v)) for k, v in ORGANISATION_KINDS.items()]
-
-
-async def ask_name(ctx: Context) -> None:
-    """The partner's name."""
-    ctx.reply(_("What is the partner's name?"))
-
-
-async def on_name(ctx: Context, answer: Answer) -> str | None:
-    name = forms.text_answer(ctx, answer, limit=200, minimum=3)
-    if name is None:
-        return NAME
-    ctx.remember(name=name)
-    return KIND
-
-
-async def ask_kind(ctx: Context) -> None:
-    """What kind of partner?"""
-    ctx.reply(
-        _("What kind of organisation is it?"),
-        forms.choice_buttons(KIND, kind_options(), per_row=1),
-    )
-
-
-async def on_kind(ctx: Context, answer: Answer) -> str | None:
-    kind = forms.single_choice(answer, kind_options())
-    if kind is None:
-        ctx.reply(_("Please choose one of the options below."))
-        return KIND
-    ctx.remember(kind=kind)
-    return AREA
-
-
-async def ask_area(ctx: Context) -> None:
-    """Where?"""
-    ctx.reply(
-        _(
-            "In which part of the city is it active? Choose the district, or type a "
-            "postcode (5 digits)."
-        ),
-        forms.area_buttons(ctx, AREA),
-    )
-
-
-async def on_area(ctx: Context, answer: Answer) -> str | None:
-    area = forms.area_answer(ctx, answer)
-    if area is None:
-        return AREA
-    ctx.remember(district=area.text)
-    return DESCRIPTION
-
-
-async def ask_description(ctx: Context) -> None:
-    """What do they offer?"""
-    ctx.reply(_("What does the partner offer? A sentence or two."))
-
-
-async def on_description(ctx: Context, answer: Answer) -> str | None:
-    text = forms.text_answer(ctx, answer, limit=1000, minimum=5)
-    if text is None:
-        return DESCRIPTION
-    ctx.remember(description=text)
-    return CONTACT
-
-
-async def ask_contact(ctx: Context) -> None:
-    """How to reach them."""
-    ctx.reply(
-        _(
-            "How can people reach the organisation? A public e-mail address, phone "
-            "number or website. It will be shown in the partner directory."
-        )
-    )
-
-
-async def on_contact(ctx: Context, answer: Answer) -> str | None:
-    contact = forms.text_answer(ctx, answer, limit=255, minimum=5)
-    if contact is None:
-        return CONTACT
-    d = ctx.data
-    org = Organisation(
-        slug=f"partner-{secrets.token_hex(5)}",
-        name=d["name"],
-        kind=d["kind"],
-        district=d["district"],
-        description=d["description"],
-        contact=contact,
-        status=OrganisationStatus.APPROVED,
-        created_at=ctx.services.clock(),
-        reviewed_at=ctx.services.clock(),
-    )
-    ctx.session.add(org)
-    await ctx.session.flush()
-    audit(ctx, "partner.add", f"organisation:{org.id}")
-    ctx.reply(_("{name} is now listed in the partner directory.").format(name=isolate(org.name)))
-    return END
-
-
 async def ask_field(ctx: Context) -> None:
     """Which field of the chosen partner?"""
     ctx.reply(
@@ -242,13 +135,8 @@ async def on_value(ctx: Context, answer: Answer) -> str | None:
 EDITING = router.add_flow(
     Flow(
         name="partner",
-        first=NAME,
+        first=FIELD,
         steps={
-            NAME: Step(ask_name, on_name),
-            KIND: Step(ask_kind, on_kind),
-            AREA: Step(ask_area, on_area),
-            DESCRIPTION: Step(ask_description, on_description),
-            CONTACT: Step(ask_contact, on_contact),
             FIELD: Step(ask_field, on_field),
             VALUE: Step(ask_value, on_value),
         },
@@ -258,7 +146,10 @@ EDITING = router.add_flow(
 
 @router.button("partners.add")
 async def add(ctx: Context, _value: str) -> None:
-    await ctx.start_flow(EDITING)
+    """A coordinator lists a partner: the organisation registration, approved at once."""
+    from handlers.organisations import REGISTER
+
+    await ctx.start_flow(REGISTER, partner=True)
 
 
 @router.button("partners.edit")

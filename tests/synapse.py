@@ -25,7 +25,7 @@ SECRET = "lotse-test-registration-secret"
 
 
 class SynapseUnavailable(RuntimeError):
-    pass
+    """Synapse could not be installed or started here: the Matrix tests are skipped."""
 
 
 def synapse_python() -> Path:

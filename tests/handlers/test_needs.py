@@ -21,6 +21,7 @@ async def register_organisation(chat: Conversation, user: str, language: str, na
     await chat.say(user, name)
     await chat.press(user, t(language, "Welcome initiative"))
     await chat.press(user, "Südstadt")
+    await chat.say(user, "Wir begleiten neu angekommene Familien im Alltag.")
     await chat.say(user, "kontakt@example.org")
     seen = await chat.press(user, t(language, "Send"))
     review = [s for s in seen if s.chat_id == "carla"]
@@ -31,8 +32,8 @@ async def register_organisation(chat: Conversation, user: str, language: str, na
     seen = await chat.press("carla", t("de", "Approve"), chat_id="carla")
     welcome = next(s for s in seen if s.chat_id == user)
     code = welcome.text.split(
-        t(language, "Invitation code: {code}. Others join with /join {code}", code="XXX").split(
-            "XXX"
+        t(language, "Invitation code: {code}. Others join with /join {code}", code="CODE").split(
+            "CODE"
         )[0]
     )[1][:8]
     return code

@@ -209,3 +209,27 @@ def test_cli_import_reports_errors_and_changes_nothing(tmp_path: Path) -> None:
         timeout=120,
     )
     assert good.returncode == 0 and "55 services searchable" in good.stderr
+
+
+async def test_coordinators_keep_the_partner_directory(chat: Conversation, app: App) -> None:
+    await onboard(chat, "carla", "de", "I act for an initiative or organisation")
+    seen = await chat.say("carla", "/partners")
+    assert seen[0].buttons == [t("de", "Add a partner"), t("de", "Edit a partner")]
+    await chat.press("carla", t("de", "Add a partner"))
+    await chat.say("carla", "Repair Café Oststadt")
+    await chat.press("carla", t("de", "Welcome initiative"))
+    await chat.press("carla", "Oststadt")
+    await chat.say("carla", "Gemeinsam Fahrräder und Geräte reparieren, jeden Samstag.")
+    await chat.say("carla", "repair@example.org")
+    seen = await chat.press("carla", t("de", "Send"))
+    assert seen[0].text == t(
+        "de", "{name} is now listed in the partner directory.", name="Repair Café Oststadt"
+    )
+    await chat.say("carla", "/partners")
+    await chat.press("carla", t("de", "Edit a partner"))
+    await chat.press("carla", "Repair Café Oststadt")
+    await chat.press("carla", t("de", "Contact"))
+    await chat.say("carla", "+49 555 209 999")
+    seen = await chat.say("ella", "/partners", lang="en")  # anyone may read it
+    assert "Repair Café Oststadt (Oststadt)" in seen[0].text
+    assert "+49 555 209 999" in seen[0].text and not seen[0].buttons

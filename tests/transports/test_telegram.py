@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core.i18n import SHIPPED_LANGUAGES
 from bot.core.types import OutgoingMessage
-from bot.testing.telegram_api import FakeBotAPI
+from bot.testing.telegram_api import FakeBotAPI, Sent
 from bot.transports.telegram import TelegramTransport
 from tests.support import t, visible
 
@@ -168,3 +168,41 @@ async def test_deep_links(telegram: TelegramTransport, bot_api: FakeBotAPI) -> N
     bot_api.says(BERT, "/start ../../etc/passwd", language="en")
     sent = await bot_api.wait_sent(BERT, 2)
     assert sent[0].text == "This link is not valid or no longer works."
+
+
+async def test_a_published_need_gets_a_link_to_share(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    bot_api.says(900, "/start", language="en")  # 900 is a coordinator here
+    [welcome] = await bot_api.wait_sent(900)
+    bot_api.presses(900, welcome, "English", language="en")
+    notice = (await bot_api.wait_sent(900, 2))[1]
+    bot_api.presses(900, notice, "I agree", language="en")
+    await bot_api.wait_sent(900, 3)
+    bot_api.says(900, "/need Begleitung zum Amt", language="en")
+    await bot_api.wait_sent(900, 4)
+    for label in (
+        "Skip",
+        "Done",
+        "Altstadt",
+        "Skip",
+        "Flexible, by arrangement",
+        "1",
+        "2 weeks",
+        "Publish",
+    ):
+
+        def offered(label: str = label) -> list[Sent]:
+            return [
+                s
+                for s in reversed(bot_api.sent_to(900))
+                if any(text == label for text, _ in s.buttons)
+            ]
+
+        await bot_api.wait_for(lambda: bool(offered()))
+        before = len(bot_api.sent_to(900))
+        bot_api.presses(900, offered()[0], label, language="en")
+        await bot_api.wait_sent(900, before + 1)
+    await bot_api.wait_for(
+        lambda: any("t.me/lotse_test_bot?start=need_" in s.text for s in bot_api.sent_to(900))
+    )
