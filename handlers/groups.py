@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
+
 from bot.core.context import Context
 from bot.core.i18n import _, isolate
 from bot.core.router import Router
+from db.models import ButtonToken, ChatRecord, FlowState, Keyboard, OutboxMessage
 
 router = Router("groups")
 
@@ -29,3 +32,30 @@ async def greet_group(ctx: Context) -> None:
 async def forget_group(ctx: Context) -> None:
     """We cannot write there any more: stop queueing messages for this chat."""
     ctx.chat.unreachable_at = ctx.services.clock()
+
+
+@router.on_event("chat_moved")
+async def move_chat(ctx: Context) -> None:
+    """The platform gave the group a new id (Telegram: group → supergroup). Keep its language,
+    organisation link and subscriptions by moving the record; what waited in the outbox and
+    any flow in progress move with it."""
+    new_id = (ctx.incoming.text or "").strip()
+    if not new_id or new_id == ctx.chat.platform_chat_id:
+        return
+    old_id = ctx.chat.platform_chat_id
+    platform = ctx.platform
+    existing = await ctx.session.scalar(
+        select(ChatRecord).where(
+            ChatRecord.platform == platform, ChatRecord.platform_chat_id == new_id
+        )
+    )
+    if existing is not None:  # someone already wrote in the new group: keep the old settings
+        await ctx.session.delete(existing)
+        await ctx.session.flush()
+    ctx.chat.platform_chat_id = new_id
+    for table in (FlowState, OutboxMessage, Keyboard, ButtonToken):
+        await ctx.session.execute(
+            update(table)
+            .where(table.platform == platform, table.chat_id == old_id)
+            .values(chat_id=new_id)
+        )

@@ -272,9 +272,19 @@ class TelegramTransport:
                 raw=update,
             )
         message = update.message
+        if message is not None and message.migrate_to_chat_id and message.from_user:
+            # a group became a supergroup and got a new id: the chat moves, its settings stay
+            user = message.from_user
+            return Incoming(
+                Actor(PLATFORM, str(user.id), user.first_name, user.language_code),
+                self._chat(message.chat),
+                text=str(message.migrate_to_chat_id),
+                event="chat_moved",
+                raw=update,
+            )
         if message is None or message.from_user is None or message.from_user.is_bot:
             return None
-        if message.migrate_to_chat_id or message.migrate_from_chat_id:
+        if message.migrate_from_chat_id:
             return None
         text = message.text or ""
         if text.startswith("/"):

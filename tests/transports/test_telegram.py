@@ -3,6 +3,8 @@ checks every request against the official API description."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.core.i18n import SHIPPED_LANGUAGES
 from bot.core.types import OutgoingMessage
 from bot.testing.telegram_api import FakeBotAPI, Sent
@@ -206,3 +208,29 @@ async def test_a_published_need_gets_a_link_to_share(
     await bot_api.wait_for(
         lambda: any("t.me/lotse_test_bot?start=need_" in s.text for s in bot_api.sent_to(900))
     )
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_settings(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    old, new = -4001, -1004001
+    bot_api.admins.add((old, ANNA))
+    bot_api.says(ANNA, "/language", chat_id=old)
+    question = (await bot_api.wait_sent(old))[0]
+    bot_api.presses(ANNA, question, "Українська")
+    await bot_api.wait_sent(old, 2)
+    bot_api.push(
+        {
+            "message": {
+                "message_id": 77,
+                "date": 0,
+                "chat": {"id": old, "type": "group", "title": "Helfer"},
+                "from": bot_api.user(ANNA),
+                "migrate_to_chat_id": new,
+            }
+        }
+    )
+    await asyncio.sleep(0.5)
+    bot_api.says(BERT, "/help", chat_id=new)
+    [reply] = await bot_api.wait_sent(new)
+    assert visible(reply.text).startswith(t("uk", "Here is what I can do:"))
