@@ -81,9 +81,8 @@ async def ask_audience(ctx: Context) -> None:
 
 
 async def on_audience(ctx: Context, answer: Answer) -> str | None:
-    audience = forms.single_choice(answer, audience_options())
+    audience = forms.chosen(ctx, answer, audience_options())
     if audience is None:
-        ctx.reply(_("Please choose one of the options below."))
         return AUDIENCE
     ctx.remember(audience=audience)
     return TEXT

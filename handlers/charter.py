@@ -117,9 +117,8 @@ async def ask_section(ctx: Context) -> None:
 
 
 async def on_section(ctx: Context, answer: Answer) -> str | None:
-    section = forms.single_choice(answer, section_options())
+    section = forms.chosen(ctx, answer, section_options())
     if section is None:
-        ctx.reply(_("Please choose one of the options below."))
         return SECTION
     ctx.remember(section=section)
     return TEXT

@@ -222,9 +222,8 @@ async def ask_topic(ctx: Context) -> None:
 
 
 async def on_topic(ctx: Context, answer: Answer) -> str | None:
-    topic = forms.single_choice(answer, topic_options())
+    topic = forms.chosen(ctx, answer, topic_options())
     if topic is None:
-        ctx.reply(_("Please choose one of the options below."))
         return TOPIC
     ctx.remember(topic=topic)
     return next_missing(ctx.data)
@@ -242,9 +241,8 @@ async def ask_audience(ctx: Context) -> None:
 
 
 async def on_audience(ctx: Context, answer: Answer) -> str | None:
-    audience = forms.single_choice(answer, audience_options())
+    audience = forms.chosen(ctx, answer, audience_options())
     if audience is None:
-        ctx.reply(_("Please choose one of the options below."))
         return AUDIENCE
     ctx.remember(audience=audience)
     return next_missing(ctx.data)
@@ -304,9 +302,8 @@ async def ask_repeat(ctx: Context) -> None:
 
 
 async def on_repeat(ctx: Context, answer: Answer) -> str | None:
-    repeat = forms.single_choice(answer, repeat_options())
+    repeat = forms.chosen(ctx, answer, repeat_options())
     if repeat is None:
-        ctx.reply(_("Please choose one of the options below."))
         return REPEAT
     ctx.remember(repeat=repeat)
     return next_missing(ctx.data)
@@ -425,16 +422,12 @@ EDIT_KEYS = {
 
 async def ask_edit(ctx: Context) -> None:
     """Which part to change?"""
-    ctx.reply(
-        _("What would you like to change?"),
-        forms.choice_buttons(EDIT, [(k, _(v)) for k, v in EDITABLE.items()]),
-    )
+    forms.ask_which_field(ctx, EDIT, EDITABLE)
 
 
 async def on_edit(ctx: Context, answer: Answer) -> str | None:
-    key = forms.single_choice(answer, [(k, _(v)) for k, v in EDITABLE.items()])
+    key = forms.which_field(ctx, answer, EDITABLE)
     if key is None:
-        ctx.reply(_("Please choose one of the options below."))
         return EDIT
     ctx.forget(*EDIT_KEYS[key])
     return next_missing(ctx.data)

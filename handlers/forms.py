@@ -148,3 +148,23 @@ def area_answer(ctx: Context, answer: Answer) -> Area | None:
         ctx.reply(_("Please choose a district from the list or type a postcode with 5 digits."))
         return None
     return Area(district=district)
+
+
+def chosen(ctx: Context, answer: Answer, options: Sequence[Option]) -> str | None:
+    """The chosen option's value, or None after asking the person to pick from the list."""
+    value = single_choice(answer, options)
+    if value is None:
+        ctx.reply(_("Please choose one of the options below."))
+    return value
+
+
+def ask_which_field(ctx: Context, state: str, fields: dict[str, str]) -> None:
+    """The "change something" question of a preview: which part? (`fields`: key → N_ label)"""
+    ctx.reply(
+        _("What would you like to change?"),
+        choice_buttons(state, [(k, _(v)) for k, v in fields.items()]),
+    )
+
+
+def which_field(ctx: Context, answer: Answer, fields: dict[str, str]) -> str | None:
+    return chosen(ctx, answer, [(k, _(v)) for k, v in fields.items()])

@@ -139,9 +139,8 @@ async def ask_activity(ctx: Context) -> None:
 
 
 async def on_activity(ctx: Context, answer: Answer) -> str | None:
-    activity = forms.single_choice(answer, activity_options())
+    activity = forms.chosen(ctx, answer, activity_options())
     if activity is None:
-        ctx.reply(_("Please choose one of the options below."))
         return ACTIVITY
     ctx.remember(activity=activity)
     return next_missing(ctx.data)
@@ -281,9 +280,8 @@ async def ask_weekday(ctx: Context) -> None:
 
 
 async def on_weekday(ctx: Context, answer: Answer) -> str | None:
-    day = forms.single_choice(answer, weekday_options())
+    day = forms.chosen(ctx, answer, weekday_options())
     if day is None:
-        ctx.reply(_("Please choose one of the options below."))
         return WEEKDAY
     ctx.remember(weekday=int(day))
     return next_missing(ctx.data)
@@ -445,16 +443,12 @@ EDIT_KEYS = {
 
 async def ask_edit(ctx: Context) -> None:
     """Which part to change?"""
-    ctx.reply(
-        _("What would you like to change?"),
-        forms.choice_buttons(EDIT, [(k, _(v)) for k, v in EDITABLE.items()]),
-    )
+    forms.ask_which_field(ctx, EDIT, EDITABLE)
 
 
 async def on_edit(ctx: Context, answer: Answer) -> str | None:
-    key = forms.single_choice(answer, [(k, _(v)) for k, v in EDITABLE.items()])
+    key = forms.which_field(ctx, answer, EDITABLE)
     if key is None:
-        ctx.reply(_("Please choose one of the options below."))
         return EDIT
     ctx.forget(*EDIT_KEYS[key])
     if key == "when" and ctx.data.get("until_auto"):

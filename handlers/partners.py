@@ -97,16 +97,12 @@ async def partners_button(ctx: Context, _value: str) -> None:
 
 async def ask_field(ctx: Context) -> None:
     """Which field of the chosen partner?"""
-    ctx.reply(
-        _("What would you like to change?"),
-        forms.choice_buttons(FIELD, [(k, _(v)) for k, v in FIELDS.items()]),
-    )
+    forms.ask_which_field(ctx, FIELD, FIELDS)
 
 
 async def on_field(ctx: Context, answer: Answer) -> str | None:
-    field = forms.single_choice(answer, [(k, _(v)) for k, v in FIELDS.items()])
+    field = forms.which_field(ctx, answer, FIELDS)
     if field is None:
-        ctx.reply(_("Please choose one of the options below."))
         return FIELD
     ctx.remember(field=field)
     return VALUE

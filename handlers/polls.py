@@ -140,9 +140,8 @@ async def ask_mode(ctx: Context) -> None:
 
 
 async def on_mode(ctx: Context, answer: Answer) -> str | None:
-    mode = forms.single_choice(answer, mode_options())
+    mode = forms.chosen(ctx, answer, mode_options())
     if mode is None:
-        ctx.reply(_("Please choose one of the options below."))
         return MODE
     ctx.remember(per_organisation=mode == "organisation")
     return DEADLINE
@@ -161,9 +160,8 @@ async def ask_deadline(ctx: Context) -> None:
 
 
 async def on_deadline(ctx: Context, answer: Answer) -> str | None:
-    days = forms.single_choice(answer, deadline_options())
+    days = forms.chosen(ctx, answer, deadline_options())
     if days is None:
-        ctx.reply(_("Please choose one of the options below."))
         return DEADLINE
     ctx.remember(deadline=(ctx.services.clock() + timedelta(days=int(days))).isoformat())
     return QUORUM

@@ -57,9 +57,8 @@ async def ask_topic(ctx: Context) -> None:
 
 
 async def on_topic(ctx: Context, answer: Answer) -> str | None:
-    topic = forms.single_choice(answer, topic_options())
+    topic = forms.chosen(ctx, answer, topic_options())
     if topic is None:
-        ctx.reply(_("Please choose one of the options below."))
         return TOPIC
     ctx.remember(topic=topic, subtopic=None)
     return SUBTOPIC if topic in SUBTOPICS else LANGUAGE
@@ -81,9 +80,8 @@ async def ask_subtopic(ctx: Context) -> None:
 
 
 async def on_subtopic(ctx: Context, answer: Answer) -> str | None:
-    choice = forms.single_choice(answer, subtopic_options(ctx))
+    choice = forms.chosen(ctx, answer, subtopic_options(ctx))
     if choice is None:
-        ctx.reply(_("Please choose one of the options below."))
         return SUBTOPIC
     ctx.remember(subtopic=None if choice == ANY else choice)
     return LANGUAGE
@@ -102,9 +100,8 @@ async def ask_language(ctx: Context) -> None:
 
 
 async def on_language(ctx: Context, answer: Answer) -> str | None:
-    choice = forms.single_choice(answer, language_options())
+    choice = forms.chosen(ctx, answer, language_options())
     if choice is None:
-        ctx.reply(_("Please choose one of the options below."))
         return LANGUAGE
     ctx.remember(language=None if choice == ANY else choice)
     return AREA
@@ -120,9 +117,8 @@ async def ask_area(ctx: Context) -> None:
 
 
 async def on_area(ctx: Context, answer: Answer) -> str | None:
-    choice = forms.single_choice(answer, area_options(ctx))
+    choice = forms.chosen(ctx, answer, area_options(ctx))
     if choice is None:
-        ctx.reply(_("Please choose one of the options below."))
         return AREA
     ctx.remember(district=None if choice == ANY else choice)
     await show_results(ctx)

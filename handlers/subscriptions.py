@@ -76,9 +76,8 @@ async def ask_area(ctx: Context) -> None:
 
 
 async def on_area(ctx: Context, answer: Answer) -> str | None:
-    area = forms.single_choice(answer, area_options(ctx))
+    area = forms.chosen(ctx, answer, area_options(ctx))
     if area is None:
-        ctx.reply(_("Please choose one of the options below."))
         return AREA
     ctx.remember(district=None if area == ALL else area)
     return AUDIENCE
@@ -94,9 +93,8 @@ async def ask_audience(ctx: Context) -> None:
 
 
 async def on_audience(ctx: Context, answer: Answer) -> str | None:
-    audience = forms.single_choice(answer, audience_options())
+    audience = forms.chosen(ctx, answer, audience_options())
     if audience is None:
-        ctx.reply(_("Please choose one of the options below."))
         return AUDIENCE
     ctx.remember(audience=None if audience == ALL else audience)
     return LANGUAGE

@@ -94,9 +94,8 @@ async def ask_kind(ctx: Context) -> None:
 
 
 async def on_kind(ctx: Context, answer: Answer) -> str | None:
-    kind = forms.single_choice(answer, kind_options())
+    kind = forms.chosen(ctx, answer, kind_options())
     if kind is None:
-        ctx.reply(_("Please choose one of the options below."))
         return KIND
     ctx.remember(kind=kind)
     return QUESTION
@@ -172,9 +171,8 @@ async def ask_audience(ctx: Context) -> None:
 
 
 async def on_audience(ctx: Context, answer: Answer) -> str | None:
-    audience = forms.single_choice(answer, audience_options())
+    audience = forms.chosen(ctx, answer, audience_options())
     if audience is None:
-        ctx.reply(_("Please choose one of the options below."))
         return AUDIENCE
     ctx.remember(audience=audience)
     return ANONYMOUS
@@ -327,9 +325,8 @@ async def on_answer(ctx: Context, answer: Answer) -> str | None:
             return ANSWER
         value = sorted(int(v) for v in ctx.data.get("chosen", []))
     else:
-        choice = forms.single_choice(answer, answer_options(question))
+        choice = forms.chosen(ctx, answer, answer_options(question))
         if choice is None:
-            ctx.reply(_("Please choose one of the options below."))
             return ANSWER
         value = int(choice)
     entry.draft = [*entry.draft, value]  # kept: the person can stop and continue later

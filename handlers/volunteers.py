@@ -230,9 +230,8 @@ async def ask_kind(ctx: Context) -> None:
 
 
 async def on_kind(ctx: Context, answer: Answer) -> str | None:
-    kind = forms.single_choice(answer, kind_options())
+    kind = forms.chosen(ctx, answer, kind_options())
     if kind is None:
-        ctx.reply(_("Please choose one of the options below."))
         return KIND_STATE
     ctx.remember(kind=kind)
     return _next(ctx, LIMIT_STATE)
