@@ -405,6 +405,9 @@ class OutboxSender:
                 "%s: %s messages claimed before a crash are queued again", self.platform, recovered
             )
         while not stop.is_set():
+            # Cleared before looking, not after: a wake-up while we look must not be lost,
+            # or a message queued in that moment would wait for the idle timeout.
+            self._wake.clear()
             try:
                 if await self.drain_once():
                     continue
@@ -413,7 +416,6 @@ class OutboxSender:
                 logger.exception("outbox sender for %s failed; retrying", self.platform)
                 due = idle
             timeout = idle if due is None else min(idle, max(due, 0.05))
-            self._wake.clear()
             waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
             _done, pending = await asyncio.wait(
                 waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
