@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,6 +37,12 @@ def synapse_python() -> Path:
     with open(VENV.parent / ".venv-synapse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists():
+            # a half-made or dangling virtualenv (an interrupted install, a stale link) is
+            # made again from scratch rather than failing on "file exists"
+            if VENV.is_symlink() or VENV.is_file():
+                VENV.unlink()
+            elif VENV.exists():
+                shutil.rmtree(VENV)
             try:
                 subprocess.run(
                     [sys.executable, "-m", "venv", str(VENV)],
