@@ -16,7 +16,7 @@ from bot.core.ratelimit import RateLimiter
 from bot.core.router import RouteTable
 from bot.core.services import Hooks, Services
 from db.migrate import upgrade
-from db.session import create_engine, create_session_factory
+from db.session import create_engine, create_session_factory, refresh_statistics
 from db.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ async def open_app(
     engine = create_engine(settings.database_url)
     if migrate:
         await upgrade(engine)
+    await refresh_statistics(engine)
     session_factory = create_session_factory(engine)
     services = Services(
         settings=settings,

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from bot.app import App
 from bot.core.buttons import purge_expired
 from db.models import OutboxMessage, OutboxStatus
+from db.session import refresh_statistics
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ async def housekeeping() -> None:
             )
         )
         await session.commit()
+    await refresh_statistics(app.engine)
     removed = getattr(result, "rowcount", 0)
     logger.info("housekeeping: %s button tokens and %s sent messages removed", tokens, removed)
 
