@@ -72,31 +72,37 @@ async def mint(
 
 
 async def remember(
-    session: AsyncSession, platform: str, chat_id: str, buttons: list[SentButton]
-) -> None:
-    """Keep the chat's latest keyboard, so "2" or a label typed back presses that button."""
-    keyboard = await session.scalar(
-        select(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == chat_id)
-    )
+    session: AsyncSession,
+    platform: str,
+    chat_id: str,
+    buttons: list[SentButton],
+    known: Keyboard | None = None,
+) -> Keyboard:
+    """Keep the chat's latest keyboard, so "2" or a label typed back presses that button.
+
+    `known` is the chat's keyboard when the caller has already loaded it (the dispatcher
+    loads it with the update), which saves a lookup.
+    """
+    keyboard = known
+    if keyboard is None:
+        keyboard = await session.scalar(
+            select(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == chat_id)
+        )
     if keyboard is None:
         keyboard = Keyboard(platform=platform, chat_id=chat_id)
         session.add(keyboard)
     keyboard.buttons = [[b.label, b.token] for b in buttons]
+    return keyboard
 
 
-async def forget_keyboard(session: AsyncSession, platform: str, chat_id: str) -> None:
-    await session.execute(
-        delete(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == chat_id)
-    )
+def forget_keyboard(keyboard: Keyboard | None) -> None:
+    """A free-text question follows: a typed "2" is now an answer, not button 2."""
+    if keyboard is not None and keyboard.buttons:
+        keyboard.buttons = []
 
 
-async def token_for_text(
-    session: AsyncSession, platform: str, chat_id: str, text: str
-) -> str | None:
+def token_for_text(keyboard: Keyboard | None, text: str) -> str | None:
     """A typed number or exact label of the chat's latest keyboard, as that button's token."""
-    keyboard = await session.scalar(
-        select(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == chat_id)
-    )
     if keyboard is None or not keyboard.buttons:
         return None
     typed = text.strip()

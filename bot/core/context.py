@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import buttons as button_tokens
@@ -22,7 +21,7 @@ from bot.core.types import (
     Incoming,
     Reply,
 )
-from db.models import ChatRecord, FlowState, Person
+from db.models import ChatRecord, FlowState, Keyboard, Person
 
 
 @dataclass(slots=True)
@@ -39,6 +38,7 @@ class Context:
     chat: ChatRecord
     services: Services
     flow_state: FlowState | None = None
+    keyboard: Keyboard | None = None  # the chat's latest numbered keyboard (see buttons.py)
     replies: list[PendingReply] = field(default_factory=list)
     _notifier: Notifier | None = None
     notice: str | None = None
@@ -159,9 +159,7 @@ class Context:
         await flow.steps[state].ask(self)
         if not any(r.reply.buttons for r in self.replies[before:]):
             # A free-text question: a typed "2" is an answer, not button 2 of an old keyboard.
-            await button_tokens.forget_keyboard(
-                self.session, self.platform, self.chat.platform_chat_id
-            )
+            button_tokens.forget_keyboard(self.keyboard)
 
     async def handle_answer(self, answer: Answer) -> None:
         if self.flow_state is None:
@@ -185,14 +183,7 @@ class Context:
             elif self.flow_state in self.session:
                 await self.session.delete(self.flow_state)
             self.flow_state = None
-        else:
-            await self.session.execute(
-                delete(FlowState).where(
-                    FlowState.platform == self.platform,
-                    FlowState.chat_id == self.chat.platform_chat_id,
-                    FlowState.user_id == self.incoming.actor.user_id,
-                )
-            )
+        # else: there is none; the dispatcher loaded this chat's flow state with the update
 
 
 def make_reply(
@@ -207,15 +198,3 @@ def make_reply(
         row = (item,) if isinstance(item, Button) else tuple(item)
         rows.append(tuple(Button(b.action, directed(b.label), b.value) for b in row))
     return Reply(directed(text), tuple(rows), format, attachment)
-
-
-async def load_flow_state(
-    session: AsyncSession, platform: str, chat_id: str, user_id: str
-) -> FlowState | None:
-    return await session.scalar(
-        select(FlowState).where(
-            FlowState.platform == platform,
-            FlowState.chat_id == chat_id,
-            FlowState.user_id == user_id,
-        )
-    )

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.core import buttons as button_tokens
-from bot.core.context import Context, load_flow_state, make_reply
+from bot.core.context import Context, make_reply
 from bot.core.flow import Answer
 from bot.core.i18n import _, is_rtl, resolve_language, set_locale
+from bot.core.loading import load_update_rows
 from bot.core.ratelimit import RateLimiter
 from bot.core.router import Command
 from bot.core.services import Services
@@ -107,8 +108,9 @@ class Dispatcher:
 
     # --- loading -------------------------------------------------------------------------
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
-        person = await self._person(session, incoming)
-        chat = await self._chat(session, incoming)
+        rows = await load_update_rows(session, incoming)
+        person = await self._person(session, incoming, rows.person)
+        chat = await self._chat(session, incoming, rows.chat)
         settings = self.services.settings
         language = (
             chat.language
@@ -118,19 +120,14 @@ class Dispatcher:
             )
         )
         set_locale(language, person.timezone or settings.timezone)
-        flow_state = await load_flow_state(
-            session, incoming.actor.platform, incoming.chat.chat_id, incoming.actor.user_id
+        return Context(
+            incoming, session, person, chat, self.services, rows.flow_state, rows.keyboard
         )
-        return Context(incoming, session, person, chat, self.services, flow_state)
 
-    async def _person(self, session: AsyncSession, incoming: Incoming) -> Person:
+    async def _person(
+        self, session: AsyncSession, incoming: Incoming, person: Person | None
+    ) -> Person:
         actor = incoming.actor
-        query = (
-            select(Person)
-            .options(joinedload(Person.roles))
-            .where(Person.platform == actor.platform, Person.platform_user_id == actor.user_id)
-        )
-        person = (await session.execute(query)).unique().scalar_one_or_none()
         now = self.services.clock()
         if person is None:
             person = Person(
@@ -144,6 +141,14 @@ class Dispatcher:
                 async with session.begin_nested():
                     session.add(person)
             except IntegrityError:  # created by a concurrent update of the same person
+                query = (
+                    select(Person)
+                    .options(joinedload(Person.roles))
+                    .where(
+                        Person.platform == actor.platform,
+                        Person.platform_user_id == actor.user_id,
+                    )
+                )
                 person = (await session.execute(query)).unique().scalar_one()
         else:
             if now - person.last_seen_at > LAST_SEEN_PRECISION:
@@ -160,12 +165,9 @@ class Dispatcher:
                 person.display_name = name
         return person
 
-    async def _chat(self, session: AsyncSession, incoming: Incoming) -> ChatRecord:
-        query = select(ChatRecord).where(
-            ChatRecord.platform == incoming.chat.platform,
-            ChatRecord.platform_chat_id == incoming.chat.chat_id,
-        )
-        chat = await session.scalar(query)
+    async def _chat(
+        self, session: AsyncSession, incoming: Incoming, chat: ChatRecord | None
+    ) -> ChatRecord:
         if chat is None:
             chat = ChatRecord(
                 platform=incoming.chat.platform,
@@ -179,6 +181,10 @@ class Dispatcher:
                 async with session.begin_nested():
                     session.add(chat)
             except IntegrityError:
+                query = select(ChatRecord).where(
+                    ChatRecord.platform == incoming.chat.platform,
+                    ChatRecord.platform_chat_id == incoming.chat.chat_id,
+                )
                 chat = (await session.scalars(query)).one()
         elif chat.unreachable_at is not None:
             chat.unreachable_at = None  # they wrote to us, so we can write to them again
@@ -233,9 +239,7 @@ class Dispatcher:
             await self._command(ctx, command)
             return
         if not self.services.capabilities_of(ctx.platform).inline_buttons:
-            token = await button_tokens.token_for_text(
-                ctx.session, ctx.platform, ctx.chat.platform_chat_id, text
-            )
+            token = button_tokens.token_for_text(ctx.keyboard, text)
             if token is not None:
                 await self._press(ctx, token)
                 return
@@ -335,10 +339,11 @@ class Dispatcher:
             )
         if numbered and keyboard:
             # only the last keyboard of the update can be answered by number or label
-            await button_tokens.remember(
+            ctx.keyboard = await button_tokens.remember(
                 ctx.session,
                 ctx.platform,
                 ctx.chat.platform_chat_id,
                 [b for row in keyboard for b in row],
+                ctx.keyboard,
             )
         return outgoing
