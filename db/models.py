@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -375,6 +377,23 @@ class Need(Base):
     @property
     def missing(self) -> int:
         return max(0, self.volunteers_needed - self.helpers_count)
+
+
+#: The order of /needs: needs on a date first, soonest first; then the rest, newest first.
+#: Written with literals, not bound parameters, so that the database can match the listing
+#: query against the index below and read one page instead of sorting every open need.
+NEED_LISTING_ORDER = (
+    case(
+        (Need.when_kind == literal_column("'date'"), literal_column("0")),
+        else_=literal_column("1"),
+    ),
+    Need.starts_at,
+    Need.published_at.desc(),
+    Need.id.desc(),
+)
+Index("ix_needs_listing", Need.status, *NEED_LISTING_ORDER)
+#: Counting the open needs reads only this index.
+Index("ix_needs_status_until", Need.status, Need.until)
 
 
 class OfferStatus(enum.StrEnum):

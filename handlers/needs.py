@@ -11,14 +11,14 @@ import html
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from bot.core import deeplinks
 from bot.core.context import Context
 from bot.core.i18n import N_, _, format_list, format_moment, isolate
 from bot.core.router import Router
 from bot.core.types import Button, Format, Reply
-from db.models import Intent, Need, NeedStatus, Organisation
+from db.models import NEED_LISTING_ORDER, Intent, Need, NeedStatus, Organisation
 from handlers import forms
 from handlers.taxonomy import (
     ACTIVITIES,
@@ -49,13 +49,24 @@ def where_text(need: Need) -> str:
     return ", ".join(parts) or "–"
 
 
-def card(need: Need, organisation: Organisation | None) -> str:
-    """The need as HTML: everything a volunteer needs to decide, people's text escaped."""
+#: In the /needs list a description is cut here; the whole need comes with "I can help".
+LIST_DESCRIPTION_LENGTH = 240
+
+
+def card(need: Need, organisation: Organisation | None, *, number: int | None = None) -> str:
+    """The need as HTML: everything a volunteer needs to decide, people's text escaped.
+
+    With a `number` it is an entry of the /needs list, and a long description is shortened.
+    """
     e = html.escape
     languages = format_list([language_name(c) for c in need.languages]) or _("no special language")
-    lines = [f"<b>{e(isolate(need.title))}</b>"]
+    title = f"<b>{e(isolate(need.title))}</b>"
+    lines = [title if number is None else f"<b>{number}.</b> {title}"]
     if need.description:
-        lines.append(e(isolate(need.description)))
+        description = need.description
+        if number is not None and len(description) > LIST_DESCRIPTION_LENGTH:
+            description = description[: LIST_DESCRIPTION_LENGTH - 1].rstrip() + "…"
+        lines.append(e(isolate(description)))
     lines += [
         "",
         _("What: {activity}").format(activity=e(activity_label(need.activity))),
@@ -127,8 +138,7 @@ def open_needs_query(now: datetime, filters: dict[str, str]):
                 Need.when_kind == "flexible",
             )
         )
-    urgent_first = case((Need.when_kind == "date", 0), else_=1)
-    return query.order_by(urgent_first, Need.starts_at, Need.published_at.desc(), Need.id.desc())
+    return query.order_by(*NEED_LISTING_ORDER)
 
 
 def encode(filters: dict[str, str]) -> str:
@@ -160,23 +170,16 @@ DATE_FILTERS = {"today": N_("today"), "week": N_("this week"), "later": N_("late
 
 
 async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
+    """One message per page: the needs numbered, an "I can help" button for each, then the
+    paging and filter buttons. (One message rather than one per need: a page arrives at once,
+    and five needs do not push the rest of the chat out of sight.)"""
     now = ctx.services.clock()
     page = max(0, int(filters.get("p", "0")) if filters.get("p", "0").isdigit() else 0)
     query = open_needs_query(now, filters)
-    total = await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    counting = query.order_by(None).with_only_columns(Need.id)
+    total = await ctx.session.scalar(select(func.count()).select_from(counting.subquery())) or 0
     needs = list(await ctx.session.scalars(query.offset(page * PAGE_SIZE).limit(PAGE_SIZE)))
     organisations = await organisations_of(ctx, needs)
-    for need in needs:
-        ctx.replies.append(
-            _pending(
-                ctx,
-                card_reply(
-                    need,
-                    organisations.get(need.organisation_id or 0),
-                    [Button("need.help", _("I can help"), str(need.id))],
-                ),
-            )
-        )
     heading = (
         _("Open needs: {count}").format(count=total)
         if not filters
@@ -194,6 +197,16 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
         heading += "\n" + _("Page {page} of {pages}").format(
             page=page + 1, pages=(total + PAGE_SIZE - 1) // PAGE_SIZE
         )
+    first = page * PAGE_SIZE + 1
+    entries = [
+        card(need, organisations.get(need.organisation_id or 0), number=number)
+        for number, need in enumerate(needs, first)
+    ]
+    help_label = _("I can help with no. {number}")
+    rows: list[list[Button]] = [
+        [Button("need.help", help_label.format(number=number), str(need.id))]
+        for number, need in enumerate(needs, first)
+    ]
     base = {k: v for k, v in filters.items() if k != "p"}
     paging = []
     if page > 0:
@@ -206,11 +219,13 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
         Button("needs.filter", _("Area"), encode({**base, "f": "d"})),
         Button("needs.filter", _("Date"), encode({**base, "f": "t"})),
     ]
-    rows = [paging] if paging else []
+    if paging:
+        rows.append(paging)
     rows += forms.rows(filter_buttons, 4)
     if base:
         rows.append([Button("needs.list", _("Clear filters"), "")])
-    ctx.reply(heading, rows)
+    text = "\n\n".join([html.escape(heading), *entries])
+    ctx.reply(text, rows, format=Format.HTML)
 
 
 def _pending(ctx: Context, reply: Reply):

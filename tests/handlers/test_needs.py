@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -268,33 +269,41 @@ async def test_need_in_an_unlinked_group_is_refused(chat: Conversation) -> None:
     )
 
 
+def numbered_entries(text: str) -> list[str]:
+    """The entries of a /needs page: each starts a paragraph with its number."""
+    return re.split(r"\n\n(?=\d+\. )", text)[1:]
+
+
 async def test_browsing_needs_with_filters_and_pages(chat: Conversation, app: App) -> None:
     from bot.demo import load_demo
 
     await load_demo(app.session_factory)
     await onboard(chat, "vera", "de")
-    seen = await chat.say("vera", "/needs")
-    cards, footer = seen[:-1], seen[-1]
-    assert len(cards) == 5 and footer.text.startswith(t("de", "Open needs: {count}", count=10))
-    assert t("de", "Next") in footer.buttons
-    seen = await chat.press("vera", t("de", "Next"))
-    assert len(seen) == 6 and t("de", "Previous") in seen[-1].buttons
-    seen = await chat.press("vera", t("de", "Language"))
-    seen = await chat.press("vera", "Ukrainisch")
-    assert all("Ukrainisch" in s.text for s in seen[:-1])
-    assert seen[-1].text.startswith(
-        t("de", "Open needs for {filters}: {count}", filters="Ukrainisch", count=len(seen) - 1)
+    # one message per page: the needs numbered, an "I can help" button for each
+    (page,) = await chat.say("vera", "/needs")
+    assert page.text.startswith(t("de", "Open needs: {count}", count=10))
+    assert t("de", "Page {page} of {pages}", page=1, pages=2) in page.text
+    helps = [t("de", "I can help with no. {number}", number=n) for n in range(1, 6)]
+    assert page.buttons[:5] == helps and t("de", "Next") in page.buttons
+    assert all(f"{n}. " in page.text for n in range(1, 6)) and "6. " not in page.text
+    (page,) = await chat.press("vera", t("de", "Next"))
+    assert t("de", "Previous") in page.buttons and "6. " in page.text
+    assert page.buttons[0] == t("de", "I can help with no. {number}", number=6)
+    await chat.press("vera", t("de", "Language"))
+    (page,) = await chat.press("vera", "Ukrainisch")
+    entries = numbered_entries(page.text)
+    assert entries and all("Ukrainisch" in entry for entry in entries)
+    assert page.text.startswith(
+        t("de", "Open needs for {filters}: {count}", filters="Ukrainisch", count=len(entries))
     )
     await chat.press("vera", t("de", "Activity"))
-    seen = await chat.press("vera", t("de", "Childcare"))
-    assert (
-        seen[-1].text
-        == t(
-            "de",
-            "No open needs match {filters}.",
-            filters=t("de", "Childcare") + " und Ukrainisch",
+    (page,) = await chat.press("vera", t("de", "Childcare"))
+    both = t("de", "Childcare") + " und Ukrainisch"
+    found = len(numbered_entries(page.text))
+    assert page.text == t("de", "No open needs match {filters}.", filters=both) or (
+        page.text.startswith(
+            t("de", "Open needs for {filters}: {count}", filters=both, count=found)
         )
-        or len(seen) >= 2
     )
     seen = await chat.press("vera", t("de", "Clear filters"))
     assert seen[-1].text.startswith(t("de", "Open needs: {count}", count=10))
