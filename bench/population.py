@@ -12,6 +12,7 @@ from bot import directory_search
 from db.directory import TOPICS, DirLanguage, DirOrganization, DirService
 from db.migrate import upgrade
 from db.models import (
+    ChatRecord,
     Need,
     Person,
     VolunteerActivity,
@@ -24,6 +25,11 @@ from handlers.taxonomy import ACTIVITIES
 DISTRICTS = ("Altstadt", "Nordviertel", "Südstadt", "Weststadt", "Hafenviertel", "Oststadt")
 LANGUAGES = ("ar", "uk", "ru", "fa", "tr", "en", "ps", "ku", "ti", "so")
 UI = ("de", "en", "ar", "uk", "fa", "tr", "ru")
+
+
+def user_id(platform: str, number: int) -> str:
+    """People are `p<n>` on the terminal chat, or user id `<n>` on Telegram."""
+    return f"p{number}" if platform == "console" else str(number)
 
 
 async def populate(
@@ -45,7 +51,7 @@ async def populate(
         if conn.dialect.name == "postgresql":
             await conn.execute(
                 text(
-                    "TRUNCATE people, needs, dir_organizations, dir_search "
+                    "TRUNCATE people, chats, needs, dir_organizations, dir_search "
                     "RESTART IDENTITY CASCADE"
                 )
             )
@@ -58,13 +64,30 @@ async def populate(
                     {
                         "id": i,
                         "platform": platform,
-                        "platform_user_id": f"p{i}" if platform == "console" else str(i),
+                        "platform_user_id": user_id(platform, i),
+                        # as their messenger names them, so a first update changes nothing
+                        "display_name": user_id(platform, i)
+                        if platform == "console"
+                        else f"User{i}",
                         "language": rng.choice(UI),
                         "intent": "volunteer",
                         "consent_version": 2,
                         "consent_at": now,
                         "created_at": now,
                         "last_seen_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            await conn.execute(  # everyone has written to the bot before
+                insert(ChatRecord),
+                [
+                    {
+                        "platform": platform,
+                        "platform_chat_id": user_id(platform, i),
+                        "kind": "private",
+                        "created_by": user_id(platform, i),
+                        "created_at": now,
                     }
                     for i in ids
                 ],

@@ -13,16 +13,14 @@ import logging
 import unicodedata
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from bot.core import buttons as button_tokens
 from bot.core.context import Context, make_reply
 from bot.core.flow import Answer
 from bot.core.i18n import _, is_rtl, resolve_language, set_locale
-from bot.core.loading import load_update_rows
+from bot.core.loading import UpdateRows, load_update_rows
 from bot.core.ratelimit import RateLimiter
 from bot.core.router import Command
 from bot.core.services import Services
@@ -109,8 +107,11 @@ class Dispatcher:
     # --- loading -------------------------------------------------------------------------
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
         rows = await load_update_rows(session, incoming)
-        person = await self._person(session, incoming, rows.person)
-        chat = await self._chat(session, incoming, rows.chat)
+        if rows.person is None or rows.chat is None:
+            rows = await self._first_contact(session, incoming, rows)
+        assert rows.person is not None and rows.chat is not None
+        person = self._seen(incoming, rows.person)
+        chat = self._seen_in(incoming, rows.chat)
         settings = self.services.settings
         language = (
             chat.language
@@ -124,37 +125,51 @@ class Dispatcher:
             incoming, session, person, chat, self.services, rows.flow_state, rows.keyboard
         )
 
-    async def _person(
-        self, session: AsyncSession, incoming: Incoming, person: Person | None
-    ) -> Person:
-        actor = incoming.actor
-        now = self.services.clock()
-        if person is None:
-            person = Person(
-                platform=actor.platform,
-                platform_user_id=actor.user_id,
-                created_at=now,
-                last_seen_at=now,
-                roles=[],
-            )
+    async def _first_contact(
+        self, session: AsyncSession, incoming: Incoming, rows: UpdateRows
+    ) -> UpdateRows:
+        """Create the person and/or the chat, together; another update of the same person
+        may be creating them at this very moment, so a clash means: load theirs."""
+        actor, now = incoming.actor, self.services.clock()
+        for _attempt in range(3):
+            if rows.person is not None and rows.chat is not None:
+                return rows
+            new: list[Person | ChatRecord] = []
+            if rows.person is None:
+                rows.person = Person(
+                    platform=actor.platform,
+                    platform_user_id=actor.user_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    roles=[],
+                )
+                new.append(rows.person)
+            if rows.chat is None:
+                rows.chat = ChatRecord(
+                    platform=incoming.chat.platform,
+                    platform_chat_id=incoming.chat.chat_id,
+                    kind=incoming.chat.kind.value,
+                    title=incoming.chat.title,
+                    created_by=actor.user_id,
+                    created_at=now,
+                )
+                new.append(rows.chat)
             try:
                 async with session.begin_nested():
-                    session.add(person)
-            except IntegrityError:  # created by a concurrent update of the same person
-                query = (
-                    select(Person)
-                    .options(joinedload(Person.roles))
-                    .where(
-                        Person.platform == actor.platform,
-                        Person.platform_user_id == actor.user_id,
-                    )
-                )
-                person = (await session.execute(query)).unique().scalar_one()
-        else:
-            if now - person.last_seen_at > LAST_SEEN_PRECISION:
-                person.last_seen_at = now  # precise enough for retention, and saves writes
-            if person.retention_notified_at is not None:
-                person.retention_notified_at = None  # they are back: no deletion pending
+                    session.add_all(new)
+                return rows
+            except IntegrityError:
+                rows = await load_update_rows(session, incoming)
+        raise RuntimeError("could not create the person or chat of an update")
+
+    def _seen(self, incoming: Incoming, person: Person) -> Person:
+        """Keep what we know of the person current (and no more often than needed)."""
+        actor = incoming.actor
+        now = self.services.clock()
+        if now - person.last_seen_at > LAST_SEEN_PRECISION:
+            person.last_seen_at = now  # precise enough for retention, and saves writes
+        if person.retention_notified_at is not None:
+            person.retention_notified_at = None  # they are back: no deletion pending
         if (actor.platform, actor.user_id) in self.services.settings.coordinators and not any(
             r.role == Role.COORDINATOR for r in person.roles
         ):
@@ -165,28 +180,9 @@ class Dispatcher:
                 person.display_name = name
         return person
 
-    async def _chat(
-        self, session: AsyncSession, incoming: Incoming, chat: ChatRecord | None
-    ) -> ChatRecord:
-        if chat is None:
-            chat = ChatRecord(
-                platform=incoming.chat.platform,
-                platform_chat_id=incoming.chat.chat_id,
-                kind=incoming.chat.kind.value,
-                title=incoming.chat.title,
-                created_by=incoming.actor.user_id,
-                created_at=self.services.clock(),
-            )
-            try:
-                async with session.begin_nested():
-                    session.add(chat)
-            except IntegrityError:
-                query = select(ChatRecord).where(
-                    ChatRecord.platform == incoming.chat.platform,
-                    ChatRecord.platform_chat_id == incoming.chat.chat_id,
-                )
-                chat = (await session.scalars(query)).one()
-        elif chat.unreachable_at is not None:
+    @staticmethod
+    def _seen_in(incoming: Incoming, chat: ChatRecord) -> ChatRecord:
+        if chat.unreachable_at is not None:
             chat.unreachable_at = None  # they wrote to us, so we can write to them again
         if incoming.chat.title and chat.title != incoming.chat.title:
             chat.title = incoming.chat.title[:255]

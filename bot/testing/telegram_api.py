@@ -239,6 +239,7 @@ class FakeBotAPI:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/_stats", self._stats)
+        app.router.add_get("/_count", self._count)
         app.router.add_post("/_say", self._say)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -492,6 +493,10 @@ class FakeBotAPI:
                 "violations": self.violations,
             }
         )
+
+    async def _count(self, _request: web.Request) -> web.Response:
+        """How many messages were sent: cheap to ask often, unlike the whole list."""
+        return web.json_response({"sent": len(self.sent), "too_many": self.too_many})
 
     def _over_limit(self, chat_id: Any) -> int:
         now = time.monotonic()

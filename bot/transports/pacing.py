@@ -39,6 +39,10 @@ class Pacer:
         self._recent: deque[float] = deque()
         self._in_flight = 0
         self._changed = asyncio.Condition()
+        #: Waiters for an overall slot queue here, first come first served, and only the
+        #: first of them watches `_changed`: with dozens of updates waiting for a slot, a
+        #: freed slot would otherwise wake every one of them to find it taken.
+        self._queue = asyncio.Lock()
 
     # --- per chat ------------------------------------------------------------------------
     def _earliest(self, chat_id: str, is_group: bool) -> float:
@@ -96,7 +100,7 @@ class Pacer:
     async def overall_slot(self) -> AsyncIterator[None]:
         """Hold one of the overall sends per second while the request is under way."""
         limit = self.limits.overall_per_second
-        async with self._changed:
+        async with self._queue, self._changed:
             while True:
                 now = self.clock()
                 while self._recent and now - self._recent[0] >= 1.0 + self.limits.margin:
