@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.types import Reply, SentButton
@@ -21,6 +21,7 @@ from db.models import ButtonToken, Keyboard
 
 TOKEN_BYTES = 12  # 16 characters of URL-safe base64, well under Telegram's 64 bytes
 TOKEN_TTL = timedelta(days=30)
+_TOKENS: Table = ButtonToken.__table__  # type: ignore[assignment]
 
 
 class Rejection(enum.StrEnum):
@@ -46,26 +47,32 @@ async def mint(
     *,
     remember_keyboard: bool,
 ) -> tuple[tuple[SentButton, ...], ...]:
-    """Store a token for each button of a reply and return the rows to send."""
+    """Store a token for each button of a reply and return the rows to send.
+
+    The tokens are written with one plain INSERT rather than as ORM objects: nothing reads
+    them back in this transaction, and a keyboard has up to a dozen buttons.
+    """
     if not reply.buttons:
         return ()
     rows: list[tuple[SentButton, ...]] = []
+    stored: list[dict[str, object]] = []
     for row in reply.buttons:
         sent = []
         for button in row:
             token = secrets.token_urlsafe(TOKEN_BYTES)
-            session.add(
-                ButtonToken(
-                    token=token,
-                    platform=platform,
-                    chat_id=chat_id,
-                    person_id=person_id,
-                    action=button.action,
-                    value=button.value,
-                )
+            stored.append(
+                {
+                    "token": token,
+                    "platform": platform,
+                    "chat_id": chat_id,
+                    "person_id": person_id,
+                    "action": button.action,
+                    "value": button.value,
+                }
             )
             sent.append(SentButton(button.label, token))
         rows.append(tuple(sent))
+    await session.execute(insert(_TOKENS), stored)
     if remember_keyboard:
         await remember(session, platform, chat_id, [b for r in rows for b in r])
     return tuple(rows)

@@ -306,6 +306,12 @@ class Dispatcher:
 
     # --- finishing -----------------------------------------------------------------------
     async def _finish(self, ctx: Context) -> list[OutgoingMessage]:
+        # The handler's changes are flushed once, by the commit, not first by the insert of
+        # the button tokens (which refer to nothing the handler may still have pending).
+        with ctx.session.no_autoflush:
+            return await self._outgoing(ctx)
+
+    async def _outgoing(self, ctx: Context) -> list[OutgoingMessage]:
         numbered = not self.services.capabilities_of(ctx.platform).inline_buttons
         rtl = is_rtl()
         outgoing = []
