@@ -187,7 +187,8 @@ class Keyboard(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(255))
-    buttons: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [[label, token], …]
+    #: [[label, token, action, value, person id, used], …]: see bot/core/buttons.py
+    buttons: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -1,9 +1,12 @@
-"""Server-side button tokens: what a button means is stored here, a transport carries a token.
+"""What a button means is kept on our side; a transport only carries a reference to it.
 
-Telegram's `callback_data` is client-controlled and limited to 64 bytes; a numbered answer on
-Matrix or the terminal refers to "button 2 of the latest keyboard". Both resolve through this
-module, which checks that the token exists, belongs to this chat, is meant for the presser and
-is not too old.
+Telegram's `callback_data` is client-controlled and limited to 64 bytes, so a Telegram button
+carries a token, and the token's row says what it means. A platform without buttons (Matrix,
+the terminal) shows numbered options, and the answer "2" or a label refers to the chat's
+latest keyboard; that keyboard holds what each of its buttons means, so numbered answers need
+no token rows at all (only the latest keyboard can be answered there anyway). Either way this
+module checks that the button belongs to this chat, is meant for the presser, is not too old
+and, for single-use buttons, has not been used.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import enum
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +40,13 @@ class ResolvedButton:
     value: str
     token: str
     used_at: datetime | None = None
+    in_keyboard: bool = False  # defined by the chat's numbered keyboard, not a token row
+
+
+# A keyboard entry: [label, token, action, value, person id or None, used (0/1)].
+# (Keyboards stored before entries carried their meaning hold [label, token] only; those
+# tokens have rows.)
+_LABEL, _TOKEN, _ACTION, _VALUE, _PERSON, _USED = range(6)
 
 
 async def mint(
@@ -45,60 +56,74 @@ async def mint(
     reply: Reply,
     person_id: int | None,
     *,
-    remember_keyboard: bool,
-) -> tuple[tuple[SentButton, ...], ...]:
-    """Store a token for each button of a reply and return the rows to send.
+    numbered: bool,
+    keyboard: Keyboard | None = None,
+) -> tuple[tuple[tuple[SentButton, ...], ...], Keyboard | None]:
+    """Give each button of a reply its token and return the rows to send, with the keyboard.
 
-    The tokens are written with one plain INSERT rather than as ORM objects: nothing reads
-    them back in this transaction, and a keyboard has up to a dozen buttons.
+    With buttons (`numbered` false) the tokens are stored, with one plain INSERT rather than
+    as ORM objects. Numbered, the reply's buttons become the chat's keyboard instead
+    (`keyboard` is the chat's keyboard if the caller has it loaded).
     """
     if not reply.buttons:
-        return ()
+        return (), keyboard
     rows: list[tuple[SentButton, ...]] = []
-    stored: list[dict[str, object]] = []
+    entries: list[list[Any]] = []
     for row in reply.buttons:
         sent = []
         for button in row:
             token = secrets.token_urlsafe(TOKEN_BYTES)
-            stored.append(
-                {
-                    "token": token,
-                    "platform": platform,
-                    "chat_id": chat_id,
-                    "person_id": person_id,
-                    "action": button.action,
-                    "value": button.value,
-                }
-            )
+            entries.append([button.label, token, button.action, button.value, person_id, 0])
             sent.append(SentButton(button.label, token))
         rows.append(tuple(sent))
-    await session.execute(insert(_TOKENS), stored)
-    if remember_keyboard:
-        await remember(session, platform, chat_id, [b for r in rows for b in r])
-    return tuple(rows)
+    if numbered:
+        keyboard = await remember(session, platform, chat_id, entries, keyboard)
+    else:
+        await session.execute(
+            insert(_TOKENS),
+            [
+                {
+                    "token": e[_TOKEN],
+                    "platform": platform,
+                    "chat_id": chat_id,
+                    "person_id": e[_PERSON],
+                    "action": e[_ACTION],
+                    "value": e[_VALUE],
+                }
+                for e in entries
+            ],
+        )
+    return tuple(rows), keyboard
 
 
 async def remember(
     session: AsyncSession,
     platform: str,
     chat_id: str,
-    buttons: list[SentButton],
+    entries: list[list[Any]],
     known: Keyboard | None = None,
 ) -> Keyboard:
-    """Keep the chat's latest keyboard, so "2" or a label typed back presses that button.
+    """Make these buttons the chat's latest keyboard, so "2" or a label typed back presses one.
 
     `known` is the chat's keyboard when the caller has already loaded it (the dispatcher
     loads it with the update), which saves a lookup.
     """
     keyboard = known
-    if keyboard is None:
-        keyboard = await session.scalar(
+    if keyboard is None:  # one made earlier in this transaction, or stored before
+        keyboard = next(
+            (
+                k
+                for k in session.new
+                if isinstance(k, Keyboard) and (k.platform, k.chat_id) == (platform, chat_id)
+            ),
+            None,
+        ) or await session.scalar(
             select(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == chat_id)
         )
     if keyboard is None:
         keyboard = Keyboard(platform=platform, chat_id=chat_id)
         session.add(keyboard)
-    keyboard.buttons = [[b.label, b.token] for b in buttons]
+    keyboard.buttons = entries  # (its updated_at moves with it: the entries' age)
     return keyboard
 
 
@@ -115,11 +140,36 @@ def token_for_text(keyboard: Keyboard | None, text: str) -> str | None:
     typed = text.strip()
     if typed.isdigit() and typed.isascii():
         index = int(typed) - 1
-        return keyboard.buttons[index][1] if 0 <= index < len(keyboard.buttons) else None
-    for label, token in keyboard.buttons:
-        if typed == label.strip("\u200f\u2068\u2069 ").strip():
-            return token
+        return keyboard.buttons[index][_TOKEN] if 0 <= index < len(keyboard.buttons) else None
+    for entry in keyboard.buttons:
+        if typed == entry[_LABEL].strip("\u200f\u2068\u2069 ").strip():
+            return str(entry[_TOKEN])
     return None
+
+
+def resolve_in_keyboard(
+    keyboard: Keyboard | None, token: str, *, person_id: int, now: datetime
+) -> ResolvedButton | Rejection | None:
+    """A button of the chat's numbered keyboard, or None if the keyboard does not define it."""
+    if keyboard is None:
+        return None
+    for entry in keyboard.buttons or ():
+        if len(entry) <= _USED or entry[_TOKEN] != token:
+            continue
+        if entry[_PERSON] is not None and entry[_PERSON] != person_id:
+            return Rejection.FOREIGN
+        if keyboard.updated_at is not None and now - keyboard.updated_at > TOKEN_TTL:
+            return Rejection.EXPIRED
+        used = now if entry[_USED] else None
+        return ResolvedButton(entry[_ACTION], entry[_VALUE], token, used, in_keyboard=True)
+    return None
+
+
+def mark_used_in_keyboard(keyboard: Keyboard, token: str) -> None:
+    keyboard.buttons = [
+        [*entry[:_USED], 1] if len(entry) > _USED and entry[_TOKEN] == token else entry
+        for entry in keyboard.buttons
+    ]
 
 
 async def resolve(

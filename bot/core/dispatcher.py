@@ -260,13 +260,16 @@ class Dispatcher:
         await command.handler(ctx)
 
     async def _press(self, ctx: Context, token: str) -> None:
-        resolved = await button_tokens.resolve(
+        now = self.services.clock()
+        resolved = button_tokens.resolve_in_keyboard(
+            ctx.keyboard, token, person_id=ctx.person.id, now=now
+        ) or await button_tokens.resolve(
             ctx.session,
             token,
             platform=ctx.platform,
             chat_id=ctx.chat.platform_chat_id,
             person_id=ctx.person.id,
-            now=self.services.clock(),
+            now=now,
         )
         if resolved is button_tokens.Rejection.FOREIGN:
             ctx.notify(_("This button is meant for someone else."))
@@ -294,7 +297,10 @@ class Dispatcher:
             if resolved.used_at is not None:
                 ctx.notify(_("This button has already been used."))
                 return
-            await button_tokens.mark_used(ctx.session, resolved.token, self.services.clock())
+            if resolved.in_keyboard and ctx.keyboard is not None:
+                button_tokens.mark_used_in_keyboard(ctx.keyboard, resolved.token)
+            else:
+                await button_tokens.mark_used(ctx.session, resolved.token, now)
         await action.handler(ctx, resolved.value)
 
     async def _consented(self, ctx: Context) -> bool:
@@ -315,19 +321,18 @@ class Dispatcher:
         numbered = not self.services.capabilities_of(ctx.platform).inline_buttons
         rtl = is_rtl()
         outgoing = []
-        keyboard = None
         for pending in ctx.replies:
             reply: Reply = pending.reply
-            sent = await button_tokens.mint(
+            # numbered: each keyboard replaces the last; only the latest can be answered
+            sent, ctx.keyboard = await button_tokens.mint(
                 ctx.session,
                 ctx.platform,
                 ctx.chat.platform_chat_id,
                 reply,
                 pending.person_id,
-                remember_keyboard=False,
+                numbered=numbered,
+                keyboard=ctx.keyboard,
             )
-            if sent:
-                keyboard = sent
             outgoing.append(
                 OutgoingMessage(
                     ctx.chat.platform_chat_id,
@@ -338,14 +343,5 @@ class Dispatcher:
                     rtl,
                     is_group=ctx.is_group,
                 )
-            )
-        if numbered and keyboard:
-            # only the last keyboard of the update can be answered by number or label
-            ctx.keyboard = await button_tokens.remember(
-                ctx.session,
-                ctx.platform,
-                ctx.chat.platform_chat_id,
-                [b for row in keyboard for b in row],
-                ctx.keyboard,
             )
         return outgoing

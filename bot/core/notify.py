@@ -80,13 +80,13 @@ class Notifier:
         *,
         is_group: bool,
     ) -> None:
-        sent = await button_tokens.mint(
+        sent, _keyboard = await button_tokens.mint(
             self.session,
             platform,
             chat_id,
             reply,
             person_id,
-            remember_keyboard=not self.services.capabilities_of(platform).inline_buttons,
+            numbered=not self.services.capabilities_of(platform).inline_buttons,
         )
         enqueue(
             self.session,

@@ -379,3 +379,27 @@ async def test_expiry_and_next_round(chat: Conversation, app: App, clock: Clock)
         need = await session.scalar(select(Need))
         assert need is not None and need.status == "expired"
     assert timedelta  # imported for readers of the clock arithmetic
+
+
+async def test_a_page_of_needs_answered_by_number_where_there_are_no_buttons(app: App) -> None:
+    """Matrix and the terminal: the page's keyboard says what each number means, so no
+    button tokens are stored, and a single-use "I can help" still works only once."""
+    from bot.demo import load_demo
+    from db.models import ButtonToken
+
+    await load_demo(app.session_factory)
+    chat = Conversation(app, platform="numbers", inline_buttons=False)
+    await make_volunteer(app, "lina", platform="numbers", language="de")
+    (page,) = await chat.say("lina", "/needs")
+    second = numbered_entries(page.text)[1].split("\n")[0].removeprefix("2. ")
+    seen = await chat.say("lina", "2")  # "I can help with no. 2"
+    assert seen[0].text.startswith("Danke! Ich habe den Verantwortlichen Bescheid gegeben.")
+    seen = await chat.say("lina", t("de", "I can help with no. {number}", number=2))
+    assert seen[0].text == t("de", "This button has already been used.")
+    async with app.session_factory() as session:
+        stored = await session.scalars(
+            select(ButtonToken).where(ButtonToken.platform == "numbers")
+        )
+        assert list(stored) == []
+        offer = await session.scalar(select(Offer).join(Need).where(Need.title == second))
+        assert offer is not None and offer.status == "interested"
