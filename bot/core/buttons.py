@@ -58,12 +58,14 @@ async def mint(
     *,
     numbered: bool,
     keyboard: Keyboard | None = None,
+    keyboard_loaded: bool = False,
 ) -> tuple[tuple[tuple[SentButton, ...], ...], Keyboard | None]:
     """Give each button of a reply its token and return the rows to send, with the keyboard.
 
     With buttons (`numbered` false) the tokens are stored, with one plain INSERT rather than
     as ORM objects. Numbered, the reply's buttons become the chat's keyboard instead
-    (`keyboard` is the chat's keyboard if the caller has it loaded).
+    (`keyboard` is the chat's keyboard if the caller has loaded it; with `keyboard_loaded`,
+    None means the chat has none yet).
     """
     if not reply.buttons:
         return (), keyboard
@@ -77,7 +79,7 @@ async def mint(
             sent.append(SentButton(button.label, token))
         rows.append(tuple(sent))
     if numbered:
-        keyboard = await remember(session, platform, chat_id, entries, keyboard)
+        keyboard = await remember(session, platform, chat_id, entries, keyboard, keyboard_loaded)
     else:
         await session.execute(
             insert(_TOKENS),
@@ -102,22 +104,25 @@ async def remember(
     chat_id: str,
     entries: list[list[Any]],
     known: Keyboard | None = None,
+    loaded: bool = False,
 ) -> Keyboard:
     """Make these buttons the chat's latest keyboard, so "2" or a label typed back presses one.
 
     `known` is the chat's keyboard when the caller has already loaded it (the dispatcher
-    loads it with the update), which saves a lookup.
+    loads it with the update; `loaded` says None means none), which saves a lookup.
     """
     keyboard = known
-    if keyboard is None:  # one made earlier in this transaction, or stored before
+    if keyboard is None:  # one made or loaded earlier in this transaction
         keyboard = next(
             (
                 k
-                for k in session.new
+                for k in (*session.new, *session.identity_map.values())
                 if isinstance(k, Keyboard) and (k.platform, k.chat_id) == (platform, chat_id)
             ),
             None,
-        ) or await session.scalar(
+        )
+    if keyboard is None and not loaded:
+        keyboard = await session.scalar(
             select(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == chat_id)
         )
     if keyboard is None:

@@ -332,6 +332,7 @@ class Dispatcher:
                 pending.person_id,
                 numbered=numbered,
                 keyboard=ctx.keyboard,
+                keyboard_loaded=True,
             )
             outgoing.append(
                 OutgoingMessage(
