@@ -28,7 +28,7 @@ from db.models import (
     VolunteerLanguage,
     VolunteerProfile,
 )
-from db.session import create_engine, create_session_factory
+from db.session import create_engine, create_session_factory, refresh_statistics
 from handlers.taxonomy import ACTIVITIES, TIMES, slot_bit
 
 DISTRICTS = ("Altstadt", "Nordviertel", "Südstadt", "Weststadt", "Hafenviertel", "Oststadt")
@@ -124,6 +124,7 @@ async def populate(url: str, volunteers: int, needs: int, rng: random.Random) ->
 
 async def measure(url: str, samples: int, rng: random.Random) -> list[float]:
     engine = create_engine(url)
+    await refresh_statistics(engine)  # as `lotse run` does at start-up
     factory = create_session_factory(engine)
     now = datetime.now(UTC)
     timings = []
