@@ -178,8 +178,15 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
     query = open_needs_query(now, filters)
     counting = query.order_by(None).with_only_columns(Need.id)
     total = await ctx.session.scalar(select(func.count()).select_from(counting.subquery())) or 0
-    needs = list(await ctx.session.scalars(query.offset(page * PAGE_SIZE).limit(PAGE_SIZE)))
-    organisations = await organisations_of(ctx, needs)
+    listed = (
+        query.add_columns(Organisation)
+        .outerjoin(Organisation, Organisation.id == Need.organisation_id)
+        .offset(page * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
+    found = (await ctx.session.execute(listed)).all()
+    needs = [need for need, _organisation in found]
+    organisations = {org.id: org for _need, org in found if org is not None}
     heading = (
         _("Open needs: {count}").format(count=total)
         if not filters
@@ -232,14 +239,6 @@ def _pending(ctx: Context, reply: Reply):
     from bot.core.context import PendingReply
 
     return PendingReply(reply, ctx.person.id)
-
-
-async def organisations_of(ctx: Context, needs: list[Need]) -> dict[int, Organisation]:
-    ids = {n.organisation_id for n in needs if n.organisation_id}
-    if not ids:
-        return {}
-    rows = await ctx.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))
-    return {org.id: org for org in rows}
 
 
 @router.command("needs", N_("Find needs where volunteers are wanted"))
