@@ -1,8 +1,8 @@
 """Full handling of updates through the terminal transport on a city-sized database:
 onboarding steps of new people and need searches of known ones.
 
-Prints updates per second on one core and the p50 and p99 latency (target on SQLite:
-at least 500 updates/s, p99 under 20 ms).
+Prints updates per second on one core (the median of three rounds) and the p50 and p99
+latency (target on SQLite: at least 500 updates/s, p99 under 20 ms).
 
     python -m bench.updates [--database sqlite|URL] [--updates 3000]
 """
@@ -21,6 +21,8 @@ from bench.population import populate
 from bot.app import open_app
 from bot.config import Settings
 from bot.transports.console import ConsoleTransport
+
+ROUNDS = 3
 
 
 def script(updates: int) -> list[str]:
@@ -46,18 +48,27 @@ async def measure(url: str, updates: int, populate_first: bool) -> dict[str, flo
     lines = script(updates)
     for line in lines[:50]:  # warm up caches and connections
         await console.handle_line(line.replace("new", "warm").replace("p", "q", 1))
-    timings = []
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    for line in lines:
-        started = time.perf_counter()
-        await console.handle_line(line)
-        timings.append((time.perf_counter() - started) * 1000)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    timings: list[float] = []
+    rates: list[float] = []
+    cpu0 = time.process_time()
+    # Three rounds (different people each), and the middle round's rate is reported: on a
+    # shared virtual machine one round is now and then much slower for reasons of its own.
+    size = -(-len(lines) // ROUNDS)
+    for first in range(0, len(lines), size):
+        round_lines = lines[first : first + size]
+        wall0 = time.perf_counter()
+        for line in round_lines:
+            started = time.perf_counter()
+            await console.handle_line(line)
+            timings.append((time.perf_counter() - started) * 1000)
+        rates.append(len(round_lines) / (time.perf_counter() - wall0))
+    cpu = time.process_time() - cpu0
     await app.close()
     ordered = sorted(timings)
     return {
         "updates": len(lines),
-        "per_second": len(lines) / wall,
+        "per_second": statistics.median(rates),
+        "slowest_round_per_second": min(rates),
         "per_cpu_second": len(lines) / cpu,
         "p50_ms": statistics.median(timings),
         "p99_ms": ordered[int(len(ordered) * 0.99)],
@@ -75,8 +86,9 @@ def main() -> None:
     result = asyncio.run(measure(url, args.updates, True))
     print(
         f"Updates through the terminal transport ({url.split(':')[0]}): "
-        f"{result['per_second']:.0f}/s, p50 {result['p50_ms']:.1f} ms, "
-        f"p99 {result['p99_ms']:.1f} ms"
+        f"{result['per_second']:.0f}/s "
+        f"(slowest round {result['slowest_round_per_second']:.0f}/s), "
+        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
     )
 
 
