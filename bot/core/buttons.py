@@ -185,10 +185,15 @@ async def resolve(
     chat_id: str,
     person_id: int,
     now: datetime,
+    loaded: ButtonToken | None = None,
 ) -> ResolvedButton | Rejection:
+    """`loaded` is the token's row if the caller has it already (the dispatcher loads it with
+    the update)."""
     if not token or len(token) > 64:
         return Rejection.UNKNOWN
-    row = await session.get(ButtonToken, token)
+    row = loaded if loaded is not None and loaded.token == token else None
+    if row is None:
+        row = await session.get(ButtonToken, token)
     if row is None or row.platform != platform or row.chat_id != chat_id:
         return Rejection.UNKNOWN
     if row.person_id is not None and row.person_id != person_id:

@@ -21,7 +21,7 @@ from bot.core.types import (
     Incoming,
     Reply,
 )
-from db.models import ChatRecord, FlowState, Keyboard, Person
+from db.models import ButtonToken, ChatRecord, FlowState, Keyboard, Person
 
 
 @dataclass(slots=True)
@@ -39,6 +39,7 @@ class Context:
     services: Services
     flow_state: FlowState | None = None
     keyboard: Keyboard | None = None  # the chat's latest numbered keyboard (see buttons.py)
+    pressed: ButtonToken | None = None  # the token row of the button pressed, if any
     replies: list[PendingReply] = field(default_factory=list)
     _notifier: Notifier | None = None
     notice: str | None = None

@@ -122,7 +122,14 @@ class Dispatcher:
         )
         set_locale(language, person.timezone or settings.timezone)
         return Context(
-            incoming, session, person, chat, self.services, rows.flow_state, rows.keyboard
+            incoming,
+            session,
+            person,
+            chat,
+            self.services,
+            rows.flow_state,
+            rows.keyboard,
+            pressed=rows.pressed,
         )
 
     async def _first_contact(
@@ -270,6 +277,7 @@ class Dispatcher:
             chat_id=ctx.chat.platform_chat_id,
             person_id=ctx.person.id,
             now=now,
+            loaded=ctx.pressed,
         )
         if resolved is button_tokens.Rejection.FOREIGN:
             ctx.notify(_("This button is meant for someone else."))

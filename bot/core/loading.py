@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.types import Incoming
-from db.models import ChatRecord, FlowState, Keyboard, Person
+from db.models import ButtonToken, ChatRecord, FlowState, Keyboard, Person
 
 
 @dataclass(slots=True)
@@ -25,6 +25,7 @@ class UpdateRows:
     chat: ChatRecord | None
     flow_state: FlowState | None
     keyboard: Keyboard | None
+    pressed: ButtonToken | None = None  # the token row of a pressed button
 
 
 _platform: BindParameter[str] = bindparam("platform")
@@ -54,6 +55,14 @@ _QUERY = (
 )
 
 
+#: For a button press, the pressed token's row comes along, so that resolving the press needs
+#: no statement of its own. (Only a token of at most 64 characters is looked up, as in
+#: `buttons.resolve`.)
+_QUERY_WITH_TOKEN = _QUERY.add_columns(ButtonToken).outerjoin(
+    ButtonToken, ButtonToken.token == bindparam("token")
+)
+
+
 async def load_update_rows(session: AsyncSession, incoming: Incoming) -> UpdateRows:
     parameters = {
         "platform": incoming.actor.platform,
@@ -61,5 +70,11 @@ async def load_update_rows(session: AsyncSession, incoming: Incoming) -> UpdateR
         "chat_platform": incoming.chat.platform,
         "chat_id": incoming.chat.chat_id,
     }
-    person, chat, flow_state, keyboard = (await session.execute(_QUERY, parameters)).unique().one()
+    token = incoming.button.token if incoming.button is not None else ""
+    if 0 < len(token) <= 64:
+        result = await session.execute(_QUERY_WITH_TOKEN, {**parameters, "token": token})
+        person, chat, flow_state, keyboard, pressed = result.unique().one()
+        return UpdateRows(person, chat, flow_state, keyboard, pressed)
+    result = await session.execute(_QUERY, parameters)
+    person, chat, flow_state, keyboard = result.unique().one()
     return UpdateRows(person, chat, flow_state, keyboard)
