@@ -10,7 +10,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from bot.core.context import Context
-from bot.core.i18n import N_, _, format_number, isolate
+from bot.core.i18n import N_, _, format_number, isolate, ngettext
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Format
 from db.models import (
@@ -315,6 +315,8 @@ async def export(ctx: Context, value: str) -> None:
         return
     audit(ctx, "export", value, rows=len(rows))
     ctx.reply(
-        _("Export of {what}: {count} rows.").format(what=value, count=len(rows)),
+        ngettext(
+            "Export of {what}: {count} row.", "Export of {what}: {count} rows.", len(rows)
+        ).format(what=value, count=len(rows)),
         attachment=Attachment(f"lotse-{value}.csv", content, "text/csv"),
     )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, format_number
+from bot.core.i18n import N_, _, format_number, ngettext
 from bot.core.router import Router
 from bot.core.types import Button
 from db.models import (
@@ -111,9 +111,11 @@ async def ask_preview(ctx: Context) -> None:
     count = await count_audience(ctx, ctx.data["audience"])
     ctx.reply(multilang.show(ctx.data["texts"]))
     ctx.reply(
-        _("This message will go to {count} recipients. Send it?").format(
-            count=format_number(count)
-        ),
+        ngettext(
+            "This message will go to {count} recipient. Send it?",
+            "This message will go to {count} recipients. Send it?",
+            count,
+        ).format(count=format_number(count)),
         [[Button(PREVIEW, _("Send"), "send"), Button(PREVIEW, _("Cancel"), "cancel")]],
     )
 
@@ -156,7 +158,9 @@ async def send(ctx: Context, audience: str, texts: dict[str, str]) -> Broadcast:
     entry.total = notifier.queued - before
     audit(ctx, "broadcast.send", f"broadcast:{entry.id}", audience=audience, total=entry.total)
     ctx.reply(
-        _("Sending to {count} recipients.").format(count=format_number(entry.total)),
+        ngettext(
+            "Sending to {count} recipient.", "Sending to {count} recipients.", entry.total
+        ).format(count=format_number(entry.total)),
         [Button("broadcast.progress", _("Show progress"), str(entry.id))],
     )
     return entry
@@ -183,7 +187,11 @@ async def progress(ctx: Context, value: str) -> None:
         delivered=format_number(delivered), total=format_number(entry.total)
     )
     if failed:
-        text += " " + _("{count} could not be reached.").format(count=format_number(failed))
+        text += " " + ngettext(
+            "{count} recipient could not be reached.",
+            "{count} recipients could not be reached.",
+            failed,
+        ).format(count=format_number(failed))
     ctx.reply(text, [Button("broadcast.progress", _("Show progress"), str(entry.id))])
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.core import multilang
 from bot.core.context import Context, PendingReply, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, isolate
+from bot.core.i18n import N_, _, isolate, ngettext
 from bot.core.router import Router
 from bot.core.types import Button, Format
 from db.directory import TOPICS
@@ -372,7 +372,13 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
         event.updated_at = now
         audit(ctx, "event.change", f"event:{event.id}")
         count = await notify_change(ctx.notifier, ctx.services, event, cancelled=False)
-        ctx.reply(_("Saved. {count} people were told about the change.").format(count=count))
+        ctx.reply(
+            ngettext(
+                "Saved. {count} person was told about the change.",
+                "Saved. {count} people were told about the change.",
+                count,
+            ).format(count=count)
+        )
         return END
     event = apply(
         Event(
@@ -388,9 +394,11 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
     await ctx.session.flush()
     broadcast = await announce(ctx.notifier, ctx.services, event, now, ctx.person.id)
     ctx.reply(
-        _("Published! The announcement goes to {count} subscribers.").format(
-            count=broadcast.total if broadcast else 0
-        ),
+        ngettext(
+            "Published! The announcement goes to {count} subscriber.",
+            "Published! The announcement goes to {count} subscribers.",
+            broadcast.total if broadcast else 0,
+        ).format(count=broadcast.total if broadcast else 0),
         [Button("broadcast.progress", _("Show progress"), str(broadcast.id))] if broadcast else (),
     )
     return END
@@ -533,7 +541,13 @@ async def cancel_confirm(ctx: Context, value: str) -> None:
     event.updated_at = _now(ctx)
     audit(ctx, "event.cancel", f"event:{event.id}")
     count = await notify_change(ctx.notifier, ctx.services, event, cancelled=True)
-    ctx.reply(_("The event is cancelled. {count} people were told.").format(count=count))
+    ctx.reply(
+        ngettext(
+            "The event is cancelled. {count} person was told.",
+            "The event is cancelled. {count} people were told.",
+            count,
+        ).format(count=count)
+    )
 
 
 async def upcoming_of(ctx: Context) -> list[Event]:

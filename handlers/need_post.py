@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _
+from bot.core.i18n import N_, _, ngettext
 from bot.core.router import Router
 from bot.core.types import Button, Format
 from db.models import (
@@ -525,7 +525,11 @@ async def publish_from_flow(ctx: Context) -> None:
     if trusted:
         asked = await publish(ctx.notifier, ctx.services, need, _now(ctx))
         ctx.reply(
-            _("Published! I am asking {count} volunteers who fit.").format(count=asked)
+            ngettext(
+                "Published! I am asking {count} volunteer who fits.",
+                "Published! I am asking {count} volunteers who fit.",
+                asked,
+            ).format(count=asked)
             if asked
             else _(
                 "Published! Nobody fits right now; I will keep looking and ask new "

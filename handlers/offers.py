@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Context, make_reply
-from bot.core.i18n import _, format_list, isolate
+from bot.core.i18n import _, format_list, isolate, ngettext
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -212,7 +212,13 @@ async def review_need(ctx: Context, value: str) -> None:
             )
         return
     asked = await publish(ctx.notifier, ctx.services, need, ctx.services.clock())
-    ctx.reply(_("Published. {count} volunteers were asked.").format(count=asked))
+    ctx.reply(
+        ngettext(
+            "Published. {count} volunteer was asked.",
+            "Published. {count} volunteers were asked.",
+            asked,
+        ).format(count=asked)
+    )
     if poster:
         await ctx.send_to(
             poster,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, format_date, format_moment
+from bot.core.i18n import N_, _, format_date, format_moment, ngettext
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -194,9 +194,11 @@ async def ask_preview(ctx: Context) -> None:
     count = len(await voters(ctx.session, poll))
     ctx.reply(ballot(poll)().text)
     ctx.reply(
-        _("Quorum: {quorum} votes. {count} people can vote. Start the vote?").format(
-            quorum=poll.quorum, count=count
-        ),
+        ngettext(
+            "Quorum: {quorum}. {count} person can vote. Start the vote?",
+            "Quorum: {quorum}. {count} people can vote. Start the vote?",
+            count,
+        ).format(quorum=poll.quorum, count=count),
         [[Button(PREVIEW, _("Start"), "send"), Button(PREVIEW, _("Cancel"), "cancel")]],
     )
 
@@ -223,7 +225,13 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
     for person, _org in people:
         await ctx.send_to(person, ballot(poll))
     audit(ctx, "poll.start", f"poll:{poll.id}", voters=len(people))
-    ctx.reply(_("The vote has started; {count} people were asked.").format(count=len(people)))
+    ctx.reply(
+        ngettext(
+            "The vote has started; {count} person was asked.",
+            "The vote has started; {count} people were asked.",
+            len(people),
+        ).format(count=len(people))
+    )
     return END
 
 
@@ -317,9 +325,11 @@ def result_text(poll: Poll) -> str:
             lines.append(_("No decision: a tie between the leading options."))
     else:
         lines.append(
-            _("No decision: the quorum was not reached ({count} of {quorum} votes).").format(
-                count=total, quorum=poll.quorum
-            )
+            ngettext(
+                "No decision: the quorum was not reached ({count} of {quorum} vote).",
+                "No decision: the quorum was not reached ({count} of {quorum} votes).",
+                poll.quorum,
+            ).format(count=total, quorum=poll.quorum)
         )
     return "\n".join(lines)
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, format_number
+from bot.core.i18n import N_, _, format_number, ngettext
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Reply
 from db.models import Survey, SurveyParticipation, SurveyResponse
@@ -146,7 +146,12 @@ async def ask_more(ctx: Context) -> None:
     buttons = [Button(MORE, _("Finish"), "finish")]
     if count < MAX_QUESTIONS:
         buttons.insert(0, Button(MORE, _("Add a question"), "add"))
-    ctx.reply(_("The survey has {count} questions.").format(count=count), [buttons])
+    ctx.reply(
+        ngettext(
+            "The survey has {count} question.", "The survey has {count} questions.", count
+        ).format(count=count),
+        [buttons],
+    )
 
 
 async def on_more(ctx: Context, answer: Answer) -> str | None:
@@ -207,7 +212,11 @@ async def ask_preview(ctx: Context) -> None:
     people = list(await ctx.session.scalars(people_query(ctx.data["audience"])))
     ctx.reply("\n".join(lines))
     ctx.reply(
-        _("{count} people will be asked. Send the survey?").format(count=len(people)),
+        ngettext(
+            "{count} person will be asked. Send the survey?",
+            "{count} people will be asked. Send the survey?",
+            len(people),
+        ).format(count=len(people)),
         [[Button(PREVIEW, _("Send"), "send"), Button(PREVIEW, _("Cancel"), "cancel")]],
     )
 
@@ -235,7 +244,11 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
         await ctx.send_to(person, invitation(survey))
     audit(ctx, "survey.send", f"survey:{survey.id}", people=len(people))
     ctx.reply(
-        _("The survey was sent to {count} people.").format(count=len(people)),
+        ngettext(
+            "The survey was sent to {count} person.",
+            "The survey was sent to {count} people.",
+            len(people),
+        ).format(count=len(people)),
         [Button("survey.results", _("Results"), str(survey.id))],
     )
     return END
@@ -243,9 +256,12 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
 
 def invitation(survey: Survey) -> Callable[[], Reply]:
     def render() -> Reply:
-        text = _(
+        text = ngettext(
+            "A short survey: {title} ({count} question). Your answers help the network "
+            "plan its work.",
             "A short survey: {title} ({count} questions). Your answers help the network "
-            "plan its work."
+            "plan its work.",
+            len(survey.questions),
         ).format(title=multilang.show(survey.title), count=len(survey.questions))
         if survey.anonymous:
             text += "\n" + _("Your answers are anonymous.")
@@ -442,15 +458,21 @@ def summary(survey: Survey, responses: list[SurveyResponse]) -> str:
             given = [
                 r.answers[index] for r in responses if len(r.answers) > index and r.answers[index]
             ]
-            lines.append(_("{count} written answers").format(count=len(given)))
+            lines.append(
+                ngettext("{count} written answer", "{count} written answers", len(given)).format(
+                    count=len(given)
+                )
+            )
             lines += [f"  – {text[:200]}" for text in given[:5]]
         elif kind == "scale":
             total = sum(counts[index].values())
             average = (sum(k * n for k, n in counts[index].items()) / total) if total else 0
             lines.append(
-                _("Average: {average} ({count} answers)").format(
-                    average=format_number(round(average, 1)), count=total
-                )
+                ngettext(
+                    "Average: {average} ({count} answer)",
+                    "Average: {average} ({count} answers)",
+                    total,
+                ).format(average=format_number(round(average, 1)), count=total)
             )
         else:
             for i, option in enumerate(question["options"]):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, format_list, isolate
+from bot.core.i18n import N_, _, format_list, isolate, ngettext
 from bot.core.router import Router
 from bot.core.types import Button
 from db.models import (
@@ -309,9 +309,11 @@ def summary(data: dict[str, Any]) -> str:
             _("Languages: {languages}").format(languages=languages),
             _("Where: {area}").format(area=isolate(area)),
             _("When: {days}, {times} ({kind})").format(days=days, times=times, kind=kind),
-            _("At most {count} offers per week; quiet hours: {quiet}").format(
-                count=data.get("limit", 2), quiet=quiet_text
-            ),
+            ngettext(
+                "At most {count} offer per week; quiet hours: {quiet}",
+                "At most {count} offers per week; quiet hours: {quiet}",
+                data.get("limit", 2),
+            ).format(count=data.get("limit", 2), quiet=quiet_text),
         ]
     )
 

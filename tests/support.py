@@ -165,6 +165,15 @@ def t(language: str, message: str, /, **fields: object) -> str:
     return visible(text.format(**fields) if fields else text)
 
 
+def tn(language: str, singular: str, plural: str, n: int, /, **fields: object) -> str:
+    """A message about a number of things, in the form `language` uses for `n` of them."""
+    from bot.core.i18n import ngettext, use_locale
+
+    with use_locale(language):
+        text = ngettext(singular, plural, n)
+    return visible(text.format(**fields) if fields else text)
+
+
 async def onboard(
     chat: Conversation,
     user: str,

@@ -17,6 +17,7 @@ from bot.core.i18n import (
     resolve_language,
     use_locale,
 )
+from tests.support import tn
 
 
 @pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
@@ -86,3 +87,14 @@ def test_dates_follow_the_readers_locale_and_time_zone() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with use_locale("de"), pytest.raises(ValueError):
         format_datetime(datetime(2026, 1, 1, 12, 0))
+
+
+def test_counts_take_the_plural_form_of_each_language() -> None:
+    """'1 question', '2 questions': German has two forms, Russian three, Arabic six."""
+    one, many = "The survey has {count} question.", "The survey has {count} questions."
+    german = {tn("de", one, many, n, count=n) for n in (1, 2)}
+    russian = {tn("ru", one, many, n, count=n).split()[-1] for n in (1, 2, 5)}
+    arabic = {tn("ar", one, many, n, count=n).replace(str(n), "") for n in (0, 1, 2, 3, 11, 100)}
+    assert german == {"Die Umfrage hat 1 Frage.", "Die Umfrage hat 2 Fragen."}
+    assert len(russian) == 3
+    assert len(arabic) >= 4  # some of the six forms may share a word

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.demo import load_demo
 from db.models import AuditEntry, Person
-from tests.support import Conversation, onboard, t
+from tests.support import Conversation, onboard, t, tn
 
 ORG_INTENT = "I act for an initiative or organisation"
 
@@ -56,12 +56,18 @@ async def test_broadcast_with_preview_and_progress(chat: Conversation, app: App)
     await chat.press("carla", t("de", "Volunteers"))
     seen = await chat.say("carla", "de: Sprachcafé fällt aus!\nar: المقهى اللغوي ملغى!")
     assert seen[0].text == "Sprachcafé fällt aus!"
-    assert seen[1].text == t(
-        "de", "This message will go to {count} recipients. Send it?", count=30
+    assert seen[1].text == tn(
+        "de",
+        "This message will go to {count} recipient. Send it?",
+        "This message will go to {count} recipients. Send it?",
+        30,
+        count=30,
     )
     # the demo volunteers are on the terminal chat: nothing drains them here yet
     seen = await chat.press("carla", t("de", "Send"))
-    assert seen[0].text == t("de", "Sending to {count} recipients.", count=30)
+    assert seen[0].text == tn(
+        "de", "Sending to {count} recipient.", "Sending to {count} recipients.", 30, count=30
+    )
     seen = await chat.press("carla", t("de", "Show progress"))
     assert seen[0].text == t("de", "Delivered to {delivered} of {total}.", delivered=0, total=30)
     from bot.core.outbox import OutboxSender

@@ -15,7 +15,7 @@ from bot.core.outbox import OutboxSender
 from bot.core.types import OutgoingMessage
 from db.models import Event, OutboxMessage, Person, Subscription
 from handlers.event_alerts import remind, send_digests, upkeep
-from tests.support import Clock, Conversation, onboard, t
+from tests.support import Clock, Conversation, onboard, t, tn
 
 ORG_INTENT = "I act for an initiative or organisation"
 
@@ -66,8 +66,12 @@ async def test_announcement_reminders_and_cancellation(
     await setup(chat)
     await publish_event(chat)
     seen = await chat.press("carla", t("de", "Publish"))
-    assert seen[0].text == t(
-        "de", "Published! The announcement goes to {count} subscribers.", count=3
+    assert seen[0].text == tn(
+        "de",
+        "Published! The announcement goes to {count} subscriber.",
+        "Published! The announcement goes to {count} subscribers.",
+        3,
+        count=3,
     )
     german, arabic, ukrainian = (chat.last(u) for u in ("dirk", "samira", "olena"))
     assert "Nähcafé für alle" in german.text and "Di., 1. Dez. 2026, 18:00" in german.text
@@ -133,7 +137,13 @@ async def test_announcement_reminders_and_cancellation(
     await chat.say("carla", "/events")
     await chat.press("carla", t("de", "Cancel the event"))
     seen = await chat.press("carla", t("de", "Yes, cancel it"))
-    assert seen[0].text == t("de", "The event is cancelled. {count} people were told.", count=3)
+    assert seen[0].text == tn(
+        "de",
+        "The event is cancelled. {count} person was told.",
+        "The event is cancelled. {count} people were told.",
+        3,
+        count=3,
+    )
     assert chat.last("samira").text.startswith(t("ar", "This event has been cancelled:"))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.app import App
 from db.models import Organisation, OrganisationMember, Person, Poll, SurveyResponse
 from handlers.polls import close_due
-from tests.support import Clock, Conversation, onboard, t
+from tests.support import Clock, Conversation, onboard, t, tn
 
 ORG_INTENT = "I act for an initiative or organisation"
 
@@ -111,9 +111,11 @@ async def test_a_vote_without_quorum(chat: Conversation, app: App, clock: Clock)
         }
     await chat.sender.drain()
     assert (
-        t(
+        tn(
             "uk",
+            "No decision: the quorum was not reached ({count} of {quorum} vote).",
             "No decision: the quorum was not reached ({count} of {quorum} votes).",
+            5,
             count=1,
             quorum=5,
         )
@@ -144,7 +146,13 @@ async def test_a_survey_answered_in_two_languages(chat: Conversation, app: App) 
     await chat.press("carla", t("de", "Everyone"))
     await chat.press("carla", t("de", "Yes, anonymous"))
     seen = await chat.press("carla", t("de", "Send"))
-    assert seen[0].text == t("de", "The survey was sent to {count} people.", count=3)
+    assert seen[0].text == tn(
+        "de",
+        "The survey was sent to {count} person.",
+        "The survey was sent to {count} people.",
+        3,
+        count=3,
+    )
     invitation = chat.last("olena")
     assert "Що вам потрібно?" in invitation.text
     # Olena answers two questions, stops, and continues later

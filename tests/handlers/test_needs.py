@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.app import App
 from db.models import Need, Offer, Organisation, Person
 from handlers.taxonomy import availability_bits
-from tests.support import Clock, Conversation, make_volunteer, onboard, t
+from tests.support import Clock, Conversation, make_volunteer, onboard, t, tn
 
 ORG_INTENT = "I act for an initiative or organisation"
 
@@ -115,7 +115,13 @@ async def test_a_need_posted_in_a_group_in_one_line_reaches_the_right_volunteers
     assert "Di., 1. Dez. 2026, 10:00" in preview
     seen = await chat.press("anna", t("de", "Publish"), group="helfer")
     assert seen[0].chat_id == "#helfer"
-    assert seen[0].text == t("de", "Published! I am asking {count} volunteers who fit.", count=1)
+    assert seen[0].text == tn(
+        "de",
+        "Published! I am asking {count} volunteer who fits.",
+        "Published! I am asking {count} volunteers who fit.",
+        1,
+        count=1,
+    )
     offers = [s for s in seen if s.chat_id == "lina"]
     assert len(offers) == 1 and "Begleitung zum Jobcenter" in offers[0].text
     assert offers[0].buttons == [
