@@ -44,6 +44,7 @@ class Context:
     _notifier: Notifier | None = None
     notice: str | None = None
     answered_step: bool = False
+    replaces_pressed: bool = False  # see Handled
     _flow_generation: int = 0  # bumped when a flow starts or ends
 
     # --- who and where -------------------------------------------------------------------

@@ -144,11 +144,15 @@ class Handled:
     `notice` is a short remark about a button press (a stale or foreign button): Telegram shows
     it as the callback's toast, other transports as a message. `answered_step` tells a
     transport that can edit messages that the pressed keyboard has done its job.
+    `replaces_pressed` says that the one message is the pressed question asked again (an
+    option toggled in a multiple choice, another page): a transport that can edit messages
+    shows it in place of the pressed one instead of sending it anew.
     """
 
     messages: list[OutgoingMessage] = field(default_factory=list)
     notice: str | None = None
     answered_step: bool = False
+    replaces_pressed: bool = False
 
     def all_messages(self, chat_id: str) -> list[OutgoingMessage]:
         """Messages plus the notice as a message, for transports without toasts."""

@@ -596,6 +596,17 @@ class FakeBotAPI:
         }
 
     def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The message now reads differently: the recorded one changes with it."""
+        for sent in self.sent:
+            if sent.message_id == params.get("message_id") and str(sent.chat_id) == str(
+                params.get("chat_id")
+            ):
+                sent.params = {
+                    **sent.params,
+                    "text": params["text"],
+                    "parse_mode": params.get("parse_mode"),
+                    "reply_markup": params.get("reply_markup"),
+                }
         return self._m_editMessageReplyMarkup(params)
 
     def _m_setMyCommands(self, params: dict[str, Any]) -> bool:

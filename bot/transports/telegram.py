@@ -11,6 +11,7 @@ its `retry_after` instead of sleeping on it, a 403 marks the chat unreachable.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
 import secrets
@@ -346,8 +347,14 @@ class TelegramTransport:
             handled = await self.app.dispatcher.handle(incoming)
             if query is not None:
                 await self._answer(query, handled.notice)
-                if handled.answered_step and isinstance(query.message, Message):
-                    await self._remove_keyboard(query.message)
+                pressed = query.message if isinstance(query.message, Message) else None
+                if pressed is not None and handled.replaces_pressed:
+                    if await self._edit_in_place(pressed, handled.messages[0]):
+                        handled = dataclasses.replace(handled, messages=handled.messages[1:])
+                    else:
+                        await self._remove_keyboard(pressed)
+                elif pressed is not None and handled.answered_step:
+                    await self._remove_keyboard(pressed)
             await self._send_replies(incoming, handled)
         if not self._chat_locks[incoming.chat.chat_id].locked():
             self._chat_locks.pop(incoming.chat.chat_id, None)
@@ -358,6 +365,27 @@ class TelegramTransport:
             await query.answer(text=notice[:200] if notice else None)
         except TelegramError as exc:
             logger.info("answerCallbackQuery failed: %s", exc)
+
+    async def _edit_in_place(self, pressed: Message, message: OutgoingMessage) -> bool:
+        """Show the question asked again in the pressed message: a toggled option changes
+        its ✓ where it was pressed, and the chat does not fill up with copies."""
+        pieces = split(to_html(message))
+        if message.attachment is not None or len(pieces) != 1:
+            return False
+        try:
+            async with self.pacer.overall_slot():
+                await pressed.edit_text(
+                    pieces[0], parse_mode=ParseMode.HTML, reply_markup=self._markup(message)
+                )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True  # it already reads like that
+            logger.info("could not edit a question in place: %s", exc)
+            return False
+        except TelegramError as exc:
+            logger.info("could not edit a question in place: %s", exc)
+            return False
+        return True
 
     async def _remove_keyboard(self, message: Message) -> None:
         try:
@@ -394,14 +422,7 @@ class TelegramTransport:
         """Send one neutral message: a file first if any, then the text in pieces."""
         bot = self.application.bot
         chat_id = int(message.chat_id)
-        markup = None
-        if message.buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(b.label[:64], callback_data=b.token) for b in row]
-                    for row in message.buttons
-                ]
-            )
+        markup = self._markup(message)
         if message.attachment is not None:
             upload = InputFile(message.attachment.content, filename=message.attachment.filename)
             if message.attachment.mime_type.startswith("image/"):
@@ -416,6 +437,17 @@ class TelegramTransport:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup if index == len(pieces) - 1 else None,
             )
+
+    @staticmethod
+    def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
+        if not message.buttons:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label[:64], callback_data=b.token) for b in row]
+                for row in message.buttons
+            ]
+        )
 
     async def deliver(self, message: OutgoingMessage) -> None:
         """Outbox delivery inside Telegram's limits; errors become the outbox's verdicts."""

@@ -234,3 +234,37 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_settings(
     bot_api.says(BERT, "/help", chat_id=new)
     [reply] = await bot_api.wait_sent(new)
     assert visible(reply.text).startswith(t("uk", "Here is what I can do:"))
+
+
+async def test_a_toggled_option_changes_in_place(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    """Choosing several activities edits the question where it was pressed: the ✓ moves,
+    and the chat does not fill up with copies of the question."""
+    bot_api.says(BERT, "/start", language="de")
+    [welcome] = await bot_api.wait_sent(BERT)
+    bot_api.presses(BERT, welcome, "Deutsch")
+    notice = (await bot_api.wait_sent(BERT, 2))[1]
+    bot_api.presses(BERT, notice, t("de", "I agree"))
+    intent = (await bot_api.wait_sent(BERT, 3))[2]
+    bot_api.presses(BERT, intent, t("de", "I want to volunteer"))
+    await bot_api.wait_sent(BERT, 4)
+    bot_api.says(BERT, "/volunteer", language="de")
+    sent = await bot_api.wait_sent(BERT, 6)
+    question = sent[-1]
+    assert question.text == t(
+        "de", "What would you like to help with? Choose one or more, then press Done."
+    )
+    before = len(bot_api.sent_to(BERT))
+    childcare = t("de", "Childcare")
+    bot_api.presses(BERT, question, childcare)
+    await bot_api.wait_for(lambda: ("✓ " + childcare) in [label for label, _ in question.buttons])
+    bot_api.presses(BERT, question, t("de", "Sorting donations"))
+    await bot_api.wait_for(
+        lambda: sum(label.startswith("✓") for label, _ in question.buttons) == 2
+    )
+    await asyncio.sleep(0.2)
+    assert len(bot_api.sent_to(BERT)) == before  # edited, not sent again
+    bot_api.presses(BERT, question, t("de", "Done"))
+    languages = (await bot_api.wait_sent(BERT, before + 1))[-1]
+    assert languages.text == t("de", "Which languages do you speak? Choose all, then press Done.")
