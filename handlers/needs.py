@@ -248,6 +248,8 @@ async def needs_command(ctx: Context) -> None:
 
 @router.button("needs.list")
 async def needs_list(ctx: Context, value: str) -> None:
+    """Another page, or the list with other filters: shown in place of the one pressed."""
+    ctx.show_in_place()
     await show_needs(ctx, decode(value))
 
 
@@ -273,6 +275,7 @@ async def needs_filter(ctx: Context, value: str) -> None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
     buttons = [Button("needs.list", label, encode({**base, field: key})) for key, label in options]
+    ctx.show_in_place()
     ctx.reply(question, forms.rows(buttons, 2))
 
 

@@ -81,6 +81,13 @@ class Context:
             )
         )
 
+    def show_in_place(self) -> None:
+        """This update's reply is the pressed message's view, changed (a toggled option,
+        another page, a filter): a transport that can edit messages shows it where the
+        button was pressed instead of sending it anew."""
+        if self.incoming.button is not None:
+            self.replaces_pressed = True
+
     def notify(self, text: str) -> None:
         """A short remark about the button just pressed (a toast where the platform has one)."""
         self.notice = directed(text)

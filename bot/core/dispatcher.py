@@ -89,7 +89,9 @@ class Dispatcher:
             self.services.outbox_changed()
         if self.services.pending_jobs:
             self.services.flush_jobs()
-        return Handled(outgoing, ctx.notice, ctx.answered_step, ctx.replaces_pressed)
+        # in place only when the one message is all there is to show, and has its buttons
+        in_place = ctx.replaces_pressed and len(outgoing) == 1 and bool(outgoing[0].buttons)
+        return Handled(outgoing, ctx.notice, ctx.answered_step, in_place)
 
     def _slow_down(self, incoming: Incoming, verdict: str) -> Handled:
         """A flood: one polite word in the platform's language, then silence."""
@@ -292,12 +294,8 @@ class Dispatcher:
                 return
             ctx.answered_step = True
             await ctx.handle_answer(Answer(value=resolved.value))
-            # the same question again, and nothing else: shown in place where that is possible
-            ctx.replaces_pressed = (
-                ctx.state == resolved.action
-                and len(ctx.replies) == 1
-                and bool(ctx.replies[0].reply.buttons)
-            )
+            if ctx.state == resolved.action:
+                ctx.show_in_place()  # the same question again
             return
         action = routes.buttons.get(resolved.action)
         if action is None:

@@ -268,3 +268,26 @@ async def test_a_toggled_option_changes_in_place(
     bot_api.presses(BERT, question, t("de", "Done"))
     languages = (await bot_api.wait_sent(BERT, before + 1))[-1]
     assert languages.text == t("de", "Which languages do you speak? Choose all, then press Done.")
+
+
+async def test_paging_through_needs_turns_the_page_in_place(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    from bot.demo import load_demo
+
+    await load_demo(telegram.app.session_factory)
+    bot_api.says(OLENA, "/start", language="de")
+    [welcome] = await bot_api.wait_sent(OLENA)
+    bot_api.presses(OLENA, welcome, "Deutsch")
+    notice = (await bot_api.wait_sent(OLENA, 2))[1]
+    bot_api.presses(OLENA, notice, t("de", "I agree"))
+    await bot_api.wait_sent(OLENA, 3)
+    bot_api.says(OLENA, "/needs", language="de")
+    await bot_api.wait_for(lambda: bot_api.sent_to(OLENA)[-1].text.startswith("Offene"))
+    page = bot_api.sent_to(OLENA)[-1]
+    before = len(bot_api.sent_to(OLENA))
+    bot_api.presses(OLENA, page, t("de", "Next"))
+    second = t("de", "Page {page} of {pages}", page=2, pages=2)
+    await bot_api.wait_for(lambda: second in page.text)
+    assert t("de", "Previous") in [label for label, _ in page.buttons]
+    assert len(bot_api.sent_to(OLENA)) == before
