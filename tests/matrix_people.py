@@ -115,16 +115,18 @@ class MatrixPerson:
             await asyncio.sleep(0.1)
         raise AssertionError(f"{user_id} did not join {room_id}")
 
-    async def say(self, room_id: str, text: str) -> None:
+    async def say(self, room_id: str, text: str, *, reply_to: str | None = None) -> str:
+        """Send a message (as a reply to `reply_to`, an event id); return its event id."""
         if self.client.should_query_keys:
             await self.client.keys_query()
+        content: dict[str, Any] = {"msgtype": "m.text", "body": text}
+        if reply_to is not None:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         response = await self.client.room_send(
-            room_id,
-            "m.room.message",
-            {"msgtype": "m.text", "body": text},
-            ignore_unverified_devices=True,
+            room_id, "m.room.message", content, ignore_unverified_devices=True
         )
         assert hasattr(response, "event_id"), response
+        return str(response.event_id)
 
     def from_bot(self, room_id: str, bot: str) -> list[Received]:
         return [r for r in self.received if r.room_id == room_id and r.sender == bot]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import html
 import json
 import logging
@@ -30,6 +31,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    RoomGetEventResponse,
     RoomGetStateResponse,
     RoomMemberEvent,
     RoomMessageText,
@@ -275,13 +277,38 @@ class MatrixTransport:
         if not isinstance(event, RoomMessageText):
             return
         incoming = self.to_incoming(room, event)
+        if incoming.command is not None and incoming.reply_to_user is None:
+            replied = _replied_event_id(event)
+            if replied is not None:  # e.g. /report as a reply: whom it is about
+                author = await self._author_of(room.room_id, replied)
+                if author is not None:
+                    incoming = dataclasses.replace(
+                        incoming,
+                        reply_to_user=author,
+                        reply_to_bot=author == self.user_id or incoming.reply_to_bot,
+                    )
         handled = await self.app.dispatcher.handle(incoming)
         for message in handled.all_messages(incoming.chat.chat_id):
             await self.send_direct(message)
 
+    async def _author_of(self, room_id: str, event_id: str) -> str | None:
+        """Who wrote the message a command replies to. One request, made for commands only:
+        the sender is not encrypted, so this works in encrypted rooms too."""
+        try:
+            response = await self.client.room_get_event(room_id, event_id)
+        except Exception as exc:  # the command still works, just without the author
+            logger.info("could not look up a replied-to event: %s", exc)
+            return None
+        if not isinstance(response, RoomGetEventResponse):
+            return None
+        sender = getattr(response.event, "sender", None)
+        return sender if isinstance(sender, str) else None
+
     def to_incoming(self, room: MatrixRoom, event: RoomMessageText) -> Incoming:
         kind = ChatKind.PRIVATE if room.member_count <= 2 else ChatKind.GROUP
         text = event.body or ""
+        if _replied_event_id(event) is not None:
+            text = _without_reply_fallback(text)
         own_names = {self.user_id, room.user_name(self.user_id) or ""} - {""}
         mentioned = any(name and name in text for name in own_names)
         relates = (event.source.get("content") or {}).get("m.relates_to") or {}
@@ -457,3 +484,23 @@ class MatrixTransport:
             self.sender.wake()
         except (Unreachable, PermanentFailure, TransientError) as exc:
             logger.warning("reply to %s failed: %s", message.chat_id, exc)
+
+
+def _replied_event_id(event: RoomMessageText) -> str | None:
+    relates = (event.source.get("content") or {}).get("m.relates_to") or {}
+    replied = (relates.get("m.in_reply_to") or {}).get("event_id")
+    return replied if isinstance(replied, str) and replied.startswith("$") else None
+
+
+def _without_reply_fallback(body: str) -> str:
+    """Older clients quote the replied-to message at the top of a reply ("> <@a:b> text",
+    then a blank line); the spec says to strip it, so that "/report" is seen as a command."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith(">"):
+        return body
+    index = 0
+    while index < len(lines) and lines[index].startswith(">"):
+        index += 1
+    if index < len(lines) and not lines[index].strip():
+        index += 1
+    return "\n".join(lines[index:])

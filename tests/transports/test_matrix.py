@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core.outbox import RetryLater, Unreachable
 from bot.core.types import OutgoingMessage, SentButton
 from bot.transports.matrix import MatrixTransport, render_html, render_plain
-from db.models import ChatRecord
+from db.models import ChatRecord, Person, Report
 from tests.conftest import start_matrix
 from tests.drivers import shown_from_matrix
 from tests.matrix_people import MatrixPerson
@@ -218,6 +218,54 @@ async def test_sync_errors_back_off_doubling(
     gaps = [b - a for a, b in pairwise(calls)]
     assert len(calls) >= 4
     assert all(later >= 1.8 * earlier for earlier, later in pairwise(gaps))
+
+
+async def test_report_by_replying_names_the_author_of_the_message(
+    synapse: Synapse, matrix_bot: MatrixTransport, tmp_path: Path
+) -> None:
+    """In a group, /report sent as a reply to a message reports its author."""
+    anna = await person(synapse, "anna", tmp_path)
+    bert = await person(synapse, "bert", tmp_path)
+    try:
+        direct = await anna.create_room([matrix_bot.user_id], direct=True, encrypted=False)
+        await anna.wait_for_member(direct, matrix_bot.user_id)
+        await anna.say(direct, "/start")
+        await anna.wait_replies(direct, matrix_bot.user_id, 1)
+        await anna.say(direct, "1")  # Deutsch
+        await anna.wait_replies(direct, matrix_bot.user_id, 2)
+        await anna.say(direct, t("de", "I agree"))
+        await anna.wait_replies(direct, matrix_bot.user_id, 3)
+        group = await anna.create_room(
+            [matrix_bot.user_id, bert.user_id], direct=False, encrypted=False, name="Helfer"
+        )
+        await bert.join(group)
+        await anna.wait_for_member(group, matrix_bot.user_id)
+        await anna.wait_for_member(group, bert.user_id)
+        await bert.wait_for_member(group, bert.user_id)  # Bert's client knows the room
+        rude = await bert.say(group, "something rude")
+        await anna.say(group, f"> <{bert.user_id}> something rude\n\n/report", reply_to=rude)
+        [thanks] = await anna.wait_replies(group, matrix_bot.user_id, 1)
+        assert thanks.body == t(
+            "de", "Thank you. The coordinators have been told and will look at it."
+        )
+        async with matrix_bot.app.session_factory() as session:
+            report = await session.scalar(select(Report))
+            author = await session.scalar(
+                select(Person).where(Person.platform_user_id == bert.user_id)
+            )
+        assert report is not None and author is not None
+        assert report.reported_person_id == author.id
+    finally:
+        await anna.stop()
+        await bert.stop()
+
+
+def test_a_reply_fallback_is_not_part_of_the_command() -> None:
+    from bot.transports.matrix import _without_reply_fallback
+
+    assert _without_reply_fallback("> <@b:x> rude\n> more\n\n/report spam") == "/report spam"
+    assert _without_reply_fallback("/report") == "/report"
+    assert _without_reply_fallback("> just a quote") == ""
 
 
 def test_rendering_escapes_and_numbers_the_options() -> None:
