@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -481,6 +482,21 @@ def summary(survey: Survey, responses: list[SurveyResponse]) -> str:
     return "\n".join(lines).strip()
 
 
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def drawn(text: str) -> str:
+    """Text as matplotlib must be given it to show Arabic or Farsi correctly: it neither joins
+    Arabic letters nor orders right-to-left text, so both are done here (letters joined by
+    arabic-reshaper, then put in visual order by python-bidi)."""
+    if not _RIGHT_TO_LEFT.search(text):
+        return text
+    import arabic_reshaper
+    from bidi import get_display
+
+    return str(get_display(arabic_reshaper.reshape(text)))
+
+
 def chart(survey: Survey, responses: list[SurveyResponse]) -> bytes:
     """One horizontal bar chart per choice or scale question, as a PNG."""
     import matplotlib
@@ -495,13 +511,13 @@ def chart(survey: Survey, responses: list[SurveyResponse]) -> bytes:
     )
     for axis, (index, question) in zip(axes[:, 0], charted, strict=False):
         labels = (
-            [label(o) for o in question["options"]]
+            [drawn(label(o)) for o in question["options"]]
             if question["kind"] != "scale"
             else [str(n) for n in range(1, 6)]
         )
         keys = range(len(labels)) if question["kind"] != "scale" else range(1, 6)
         axis.barh(labels, [counts[index][k] for k in keys], color="#2a7ab0")
-        axis.set_title(f"{index + 1}. {label(question['text'])}"[:80], fontsize=10)
+        axis.set_title(drawn(f"{index + 1}. {label(question['text'])}"[:80]), fontsize=10)
         axis.invert_yaxis()
     if not charted:
         axes[0, 0].text(0.5, 0.5, "–", ha="center")

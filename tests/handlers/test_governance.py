@@ -201,3 +201,12 @@ async def test_a_survey_answered_in_two_languages(chat: Conversation, app: App) 
     assert table.message.attachment is not None
     rows = list(csv.reader(io.StringIO(table.message.attachment.content.decode("utf-8-sig"))))
     assert len(rows) == 3 and "Mehr Abendkurse" in rows[1] + rows[2]
+
+
+def test_survey_charts_draw_arabic_and_farsi_joined_and_right_to_left() -> None:
+    from handlers.surveys import drawn
+
+    assert drawn("Ja, gern") == "Ja, gern"
+    shown = drawn("نعم")  # "yes": three letters that join
+    assert len(shown) == 3 and all("\ufe70" <= ch <= "\ufeff" for ch in shown)
+    assert shown[0] == "\ufee2"  # the last letter, final form, comes first from the left
