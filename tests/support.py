@@ -165,6 +165,17 @@ def t(language: str, message: str, /, **fields: object) -> str:
     return visible(text.format(**fields) if fields else text)
 
 
+def max_per_second(times: list[float]) -> int:
+    """The most sends within any one second: what Telegram's overall limit counts."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 def tn(language: str, singular: str, plural: str, n: int, /, **fields: object) -> str:
     """A message about a number of things, in the form `language` uses for `n` of them."""
     from bot.core.i18n import ngettext, use_locale

@@ -19,6 +19,7 @@ from bot.core.outbox import enqueue
 from bot.core.types import OutgoingMessage
 from bot.leader import SCHEDULER
 from bot.testing.telegram_api import FakeBotAPI
+from tests.support import max_per_second
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +99,7 @@ async def test_two_workers_share_the_outbox_and_take_turns_with_the_scheduler(
         for chat_id, body in messages:
             enqueue(session, "telegram", OutgoingMessage(str(chat_id), body))
         await session.commit()
+    bot_api.enforce_limits = True  # Telegram's 30 a second is for both processes together
     first = await Worker("w1").start(settings, bot_api, tmp_path)
     second = await Worker("w2").start(settings, bot_api, tmp_path)
     try:
@@ -105,6 +107,8 @@ async def test_two_workers_share_the_outbox_and_take_turns_with_the_scheduler(
         await asyncio.sleep(1.0)
         sent = Counter((s.chat_id, s.text) for s in bot_api.sent)
         assert sent == Counter(messages), "lost or duplicated messages"
+        assert bot_api.too_many == 0, "the two together went over Telegram's limit"
+        assert max_per_second([s.at for s in bot_api.sent]) <= 30
         # both took part in sending, one leads the scheduler
         await bot_api.wait_for(lambda: first.leads_scheduler() or second.leads_scheduler())
         assert [first.leads_scheduler(), second.leads_scheduler()].count(True) == 1

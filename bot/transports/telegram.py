@@ -65,6 +65,7 @@ from bot.core.types import (
 from bot.leader import TELEGRAM_POLLING, Leadership
 from bot.transports.pacing import Pacer, SendLimits
 from bot.transports.telegram_text import split, to_html
+from bot.workers import WorkerCount, share
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class TelegramTransport:
         self.username = ""
         rate = app.settings.telegram_rate
         self.pacer = Pacer(limits or SendLimits(overall_per_second=rate))
+        self.rate = self.pacer.limits.overall_per_second  # for all processes together
         self.sender = OutboxSender(
             app.session_factory,
             PLATFORM,
@@ -189,9 +191,22 @@ class TelegramTransport:
             await self.application.stop()
         await self.application.shutdown()
 
+    def share_rate(self, processes: int) -> None:
+        """Telegram's limit is per bot: with several processes, each sends its share."""
+        self.pacer.limits = dataclasses.replace(
+            self.pacer.limits, overall_per_second=share(self.rate, processes)
+        )
+
     async def run(self, stop: asyncio.Event) -> None:
         await self.start()
-        sender = asyncio.create_task(self.sender.run(stop), name="telegram-outbox")
+        counter = WorkerCount(self.app.engine, self.share_rate)
+        counting = asyncio.create_task(counter.run(stop), name="telegram-share")
+
+        async def send_when_counted() -> None:
+            await counter.ready.wait()
+            await self.sender.run(stop)
+
+        sender = asyncio.create_task(send_when_counted(), name="telegram-outbox")
         try:
             if self.app.settings.webhook_url:
                 await stop.wait()  # every process serves the webhook behind the balancer
@@ -201,6 +216,7 @@ class TelegramTransport:
         finally:
             stop.set()
             await sender
+            await counting
             await self.stop()
 
     # --- platform questions --------------------------------------------------------------

@@ -22,6 +22,7 @@ from bot.testing.telegram_api import FakeBotAPI, Sent
 from bot.transports.pacing import Pacer, SendLimits
 from bot.transports.telegram import TelegramTransport
 from db.models import ChatRecord, OutboxMessage
+from tests.support import max_per_second
 
 pytestmark = pytest.mark.slow
 
@@ -32,16 +33,6 @@ async def queue(app: App, messages: list[tuple[int, str]]) -> None:
             enqueue(session, "telegram", OutgoingMessage(str(chat_id), text, is_group=chat_id < 0))
         await session.commit()
     app.services.outbox_changed()
-
-
-def max_per_second(times: list[float]) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def exactly_once(sent: list[Sent], expected: list[tuple[int, str]]) -> None:
