@@ -56,7 +56,7 @@ class Settings:
     retention_days: int = 365  # inactive this long: reminded, then deleted after the grace
     retention_grace_days: int = 30
     worker_id: str = "main"  # distinct per process when several share one PostgreSQL
-    telegram_rate: int = 30  # messages per second this process sends to Telegram
+    telegram_rate: int = 30  # messages per second to Telegram, shared by all processes
     freshness_months: int = 6  # ask services to confirm their entry this often
     stale_months: int = 12  # entries unconfirmed this long are shown with a warning
     ticket_remind_hours: int = 24  # unanswered hand-over questions are reminded after this
