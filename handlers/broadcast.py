@@ -116,17 +116,15 @@ async def ask_preview(ctx: Context) -> None:
             "This message will go to {count} recipients. Send it?",
             count,
         ).format(count=format_number(count)),
-        [[Button(PREVIEW, _("Send"), "send"), Button(PREVIEW, _("Cancel"), "cancel")]],
+        forms.preview_buttons(PREVIEW, _("Send"), editable=False),
     )
 
 
 async def on_preview(ctx: Context, answer: Answer) -> str | None:
-    if answer.value == "cancel":
-        ctx.reply(_("Nothing was sent."))
-        return END
-    if answer.value != "send":
-        ctx.reply(_("Please answer with one of the buttons."))
-        return PREVIEW
+    cancelled = _("Nothing was sent.")
+    step = forms.preview_answer(ctx, answer, state=PREVIEW, cancelled=cancelled)
+    if step != forms.PUBLISH:
+        return step
     await send(ctx, ctx.data["audience"], ctx.data["texts"])
     return END
 

@@ -335,31 +335,15 @@ async def ask_preview(ctx: Context) -> None:
         )
     )
     verb = _("Save the changes?") if ctx.data.get("event_id") else _("Publish it?")
-    ctx.reply(
-        verb,
-        [
-            [
-                Button(
-                    PREVIEW, _("Publish") if not ctx.data.get("event_id") else _("Save"), "publish"
-                )
-            ],
-            [
-                Button(PREVIEW, _("Change something"), "edit"),
-                Button(PREVIEW, _("Cancel"), "cancel"),
-            ],
-        ],
-    )
+    go_ahead = _("Save") if ctx.data.get("event_id") else _("Publish")
+    ctx.reply(verb, forms.preview_buttons(PREVIEW, go_ahead))
 
 
 async def on_preview(ctx: Context, answer: Answer) -> str | None:
-    if answer.value == "edit":
-        return EDIT
-    if answer.value == "cancel":
-        ctx.reply(_("Nothing was saved."))
-        return END
-    if answer.value != "publish":
-        ctx.reply(_("Please answer with one of the buttons."))
-        return PREVIEW
+    cancelled = _("Nothing was saved.")
+    step = forms.preview_answer(ctx, answer, state=PREVIEW, edit=EDIT, cancelled=cancelled)
+    if step != forms.PUBLISH:
+        return step
     from handlers.event_alerts import announce, notify_change
 
     now = _now(ctx)

@@ -117,6 +117,53 @@ def text_answer(ctx: Context, answer: Answer, *, limit: int, minimum: int = 1) -
     return text
 
 
+def lines_answer(
+    ctx: Context, answer: Answer, *, most: int, limit: int, again: str
+) -> list[str] | None:
+    """Options typed one per line (a vote's answers, a survey question's choices): two to
+    `most` different ones, each cut to 60 characters; else `again` tells what to write."""
+    text = text_answer(ctx, answer, limit=limit)
+    if text is None:
+        return None
+    lines = [line.strip()[:60] for line in text.splitlines() if line.strip()]
+    if not 2 <= len(lines) <= most or len(set(lines)) != len(lines):
+        ctx.reply(again)
+        return None
+    return lines
+
+
+#: The preview's answer that means: go ahead (publish, save, send, start).
+PUBLISH = "publish"
+
+
+def preview_buttons(state: str, go_ahead: str, *, editable: bool = True) -> list[list[Button]]:
+    """Under a preview of what will be published or sent: go ahead, change something (if
+    `editable`), or cancel."""
+    cancel = Button(state, _("Cancel"), "cancel")
+    if not editable:
+        return [[Button(state, go_ahead, PUBLISH), cancel]]
+    return [
+        [Button(state, go_ahead, PUBLISH)],
+        [Button(state, _("Change something"), "edit"), cancel],
+    ]
+
+
+def preview_answer(
+    ctx: Context, answer: Answer, *, state: str, cancelled: str, edit: str | None = None
+) -> str | None:
+    """`PUBLISH`, or the state to go to: `edit` (which field?), `state` again (not one of
+    the buttons) or the end, after telling the person `cancelled`."""
+    if answer.value == "edit" and edit is not None:
+        return edit
+    if answer.value == "cancel":
+        ctx.reply(cancelled)
+        return None
+    if answer.value != PUBLISH:
+        ctx.reply(_("Please answer with one of the buttons."))
+        return state
+    return PUBLISH
+
+
 @dataclass(frozen=True)
 class Area:
     """Where: one of the network's districts, or a postcode typed in."""

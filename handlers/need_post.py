@@ -392,27 +392,14 @@ async def ask_preview(ctx: Context) -> None:
     ctx.replies.append(
         PendingReply(make_reply(card(need, organisation), (), Format.HTML), ctx.person.id)
     )
-    ctx.reply(
-        _("Publish it?"),
-        [
-            [Button(PREVIEW, _("Publish"), "publish")],
-            [
-                Button(PREVIEW, _("Change something"), "edit"),
-                Button(PREVIEW, _("Cancel"), "cancel"),
-            ],
-        ],
-    )
+    ctx.reply(_("Publish it?"), forms.preview_buttons(PREVIEW, _("Publish")))
 
 
 async def on_preview(ctx: Context, answer: Answer) -> str | None:
-    if answer.value == "edit":
-        return EDIT
-    if answer.value == "cancel":
-        ctx.reply(_("The need was not published."))
-        return END
-    if answer.value != "publish":
-        ctx.reply(_("Please answer with one of the buttons."))
-        return PREVIEW
+    cancelled = _("The need was not published.")
+    step = forms.preview_answer(ctx, answer, state=PREVIEW, edit=EDIT, cancelled=cancelled)
+    if step != forms.PUBLISH:
+        return step
     await publish_from_flow(ctx)
     return END
 

@@ -156,17 +156,15 @@ async def ask_confirm(ctx: Context) -> None:
                 else _("A coordinator of the network will check and approve the registration."),
             ]
         ).strip(),
-        [[Button(CONFIRM, _("Send"), "send"), Button(CONFIRM, _("Cancel"), "cancel")]],
+        forms.preview_buttons(CONFIRM, _("Send"), editable=False),
     )
 
 
 async def on_confirm(ctx: Context, answer: Answer) -> str | None:
-    if answer.value == "cancel":
-        ctx.reply(_("Nothing was sent."))
-        return END
-    if answer.value != "send":
-        ctx.reply(_("Please answer with one of the buttons."))
-        return CONFIRM
+    cancelled = _("Nothing was sent.")
+    step = forms.preview_answer(ctx, answer, state=CONFIRM, cancelled=cancelled)
+    if step != forms.PUBLISH:
+        return step
     d = ctx.data
     organisation = Organisation(
         slug=f"org-{secrets.token_hex(6)}",

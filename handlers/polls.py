@@ -119,12 +119,9 @@ async def ask_options(ctx: Context) -> None:
 
 
 async def on_options(ctx: Context, answer: Answer) -> str | None:
-    text = forms.text_answer(ctx, answer, limit=800)
-    if text is None:
-        return OPTIONS
-    options = [line.strip()[:60] for line in text.splitlines() if line.strip()]
-    if not 2 <= len(options) <= 8 or len(set(options)) != len(options):
-        ctx.reply(_("Please write 2 to 8 different options, one per line."))
+    again = _("Please write 2 to 8 different options, one per line.")
+    options = forms.lines_answer(ctx, answer, most=8, limit=800, again=again)
+    if options is None:
         return OPTIONS
     ctx.remember(options=[{ctx.language: o} for o in options])
     return MODE
@@ -199,17 +196,15 @@ async def ask_preview(ctx: Context) -> None:
             "Quorum: {quorum}. {count} people can vote. Start the vote?",
             count,
         ).format(quorum=poll.quorum, count=count),
-        [[Button(PREVIEW, _("Start"), "send"), Button(PREVIEW, _("Cancel"), "cancel")]],
+        forms.preview_buttons(PREVIEW, _("Start"), editable=False),
     )
 
 
 async def on_preview(ctx: Context, answer: Answer) -> str | None:
-    if answer.value == "cancel":
-        ctx.reply(_("Nothing was sent."))
-        return END
-    if answer.value != "send":
-        ctx.reply(_("Please answer with one of the buttons."))
-        return PREVIEW
+    cancelled = _("Nothing was sent.")
+    step = forms.preview_answer(ctx, answer, state=PREVIEW, cancelled=cancelled)
+    if step != forms.PUBLISH:
+        return step
     poll = Poll(
         question=ctx.data["question"],
         options=ctx.data["options"],

@@ -129,12 +129,9 @@ async def ask_options(ctx: Context) -> None:
 
 
 async def on_options(ctx: Context, answer: Answer) -> str | None:
-    text = forms.text_answer(ctx, answer, limit=1000)
-    if text is None:
-        return OPTIONS
-    options = [line.strip()[:60] for line in text.splitlines() if line.strip()]
-    if not 2 <= len(options) <= 10 or len(set(options)) != len(options):
-        ctx.reply(_("Please write 2 to 10 different choices, one per line."))
+    again = _("Please write 2 to 10 different choices, one per line.")
+    options = forms.lines_answer(ctx, answer, most=10, limit=1000, again=again)
+    if options is None:
         return OPTIONS
     question = {**ctx.data["pending"], "options": [{ctx.language: o} for o in options]}
     ctx.remember(questions=[*ctx.data["questions"], question], pending=None)
@@ -218,17 +215,15 @@ async def ask_preview(ctx: Context) -> None:
             "{count} people will be asked. Send the survey?",
             len(people),
         ).format(count=len(people)),
-        [[Button(PREVIEW, _("Send"), "send"), Button(PREVIEW, _("Cancel"), "cancel")]],
+        forms.preview_buttons(PREVIEW, _("Send"), editable=False),
     )
 
 
 async def on_preview(ctx: Context, answer: Answer) -> str | None:
-    if answer.value == "cancel":
-        ctx.reply(_("Nothing was sent."))
-        return END
-    if answer.value != "send":
-        ctx.reply(_("Please answer with one of the buttons."))
-        return PREVIEW
+    cancelled = _("Nothing was sent.")
+    step = forms.preview_answer(ctx, answer, state=PREVIEW, cancelled=cancelled)
+    if step != forms.PUBLISH:
+        return step
     survey = Survey(
         title=ctx.data["title"],
         questions=ctx.data["questions"],
