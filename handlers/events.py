@@ -313,6 +313,17 @@ async def _event_and_occurrence(ctx: Context, value: str) -> tuple[Event, dateti
     return event, occurrence
 
 
+async def _attendance(ctx: Context, event: Event, occurrence: datetime) -> Attendance | None:
+    """This person's registration or reminder for one occurrence, if any."""
+    return await ctx.session.scalar(
+        select(Attendance).where(
+            Attendance.event_id == event.id,
+            Attendance.person_id == ctx.person.id,
+            Attendance.occurrence == occurrence,
+        )
+    )
+
+
 @router.button("event.come")
 async def come(ctx: Context, value: str) -> None:
     """Register for one occurrence, within the capacity."""
@@ -320,13 +331,7 @@ async def come(ctx: Context, value: str) -> None:
     if found is None:
         return
     event, occurrence = found
-    existing = await ctx.session.scalar(
-        select(Attendance).where(
-            Attendance.event_id == event.id,
-            Attendance.person_id == ctx.person.id,
-            Attendance.occurrence == occurrence,
-        )
-    )
+    existing = await _attendance(ctx, event, occurrence)
     if existing is not None and existing.coming:
         ctx.reply(_("You are already registered. See you there!"))
         return
@@ -364,13 +369,7 @@ async def remind(ctx: Context, value: str) -> None:
     if found is None:
         return
     event, occurrence = found
-    existing = await ctx.session.scalar(
-        select(Attendance).where(
-            Attendance.event_id == event.id,
-            Attendance.person_id == ctx.person.id,
-            Attendance.occurrence == occurrence,
-        )
-    )
+    existing = await _attendance(ctx, event, occurrence)
     if existing is None:
         ctx.session.add(
             Attendance(
