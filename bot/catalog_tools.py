@@ -89,7 +89,7 @@ def fill_source_language() -> int:
             filled += 1
         message.flags.discard("fuzzy")
     with _po(SOURCE_LANGUAGE).open("wb") as fh:
-        write_po(fh, catalog, width=99, omit_header=False)
+        write_po(fh, catalog, width=76, omit_header=False)  # as pybabel update writes
     return filled
 
 
@@ -113,7 +113,7 @@ def merge(language: str, translations: dict[str, str | list[str]]) -> int:
         message.flags.discard("fuzzy")
         merged += 1
     with _po(language).open("wb") as fh:
-        write_po(fh, catalog, width=99, omit_header=False)
+        write_po(fh, catalog, width=76, omit_header=False)  # as pybabel update writes
     return merged
 
 
