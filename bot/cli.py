@@ -137,7 +137,7 @@ async def _demo(settings: Settings) -> None:
 
     app = await open_app(settings)
     try:
-        summary = await load_demo(app.session_factory, settings.tz)
+        summary = await load_demo(app.session_factory, settings.tz, now=app.services.clock())
     finally:
         await app.close()
     print(

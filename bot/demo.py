@@ -217,10 +217,17 @@ async def load_directory(session: AsyncSession) -> int:
 
 
 async def load_demo(
-    session_factory: async_sessionmaker[AsyncSession], tz: ZoneInfo | None = None
+    session_factory: async_sessionmaker[AsyncSession],
+    tz: ZoneInfo | None = None,
+    *,
+    now: datetime | None = None,
 ) -> DemoSummary:
-    """Load (or refresh) the demo network in one transaction."""
-    now = utcnow()
+    """Load (or refresh) the demo network in one transaction.
+
+    Dates in the demo (needs, events) are relative to `now`: the app's clock, so that tests
+    with a pinned clock see the same network whatever day they run on.
+    """
+    now = now or utcnow()
     async with session_factory() as session:
         added, updated = await load_organisations(session)
         await session.flush()

@@ -49,7 +49,7 @@ async def test_report_block_and_unblock(chat: Conversation, app: App) -> None:
 
 
 async def test_broadcast_with_preview_and_progress(chat: Conversation, app: App) -> None:
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "carla", "de", ORG_INTENT)
     await chat.say("carla", "/admin")
     await chat.press("carla", t("de", "Broadcast"))
@@ -86,7 +86,7 @@ async def test_broadcast_with_preview_and_progress(chat: Conversation, app: App)
 
 
 async def test_statistics_and_exports(chat: Conversation, app: App) -> None:
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "carla", "de", ORG_INTENT)
     await chat.say("carla", "/admin")
     seen = await chat.press("carla", t("de", "Statistics"))

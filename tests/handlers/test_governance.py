@@ -20,7 +20,7 @@ async def test_charter_shows_members_and_is_edited_in_two_languages(
 ) -> None:
     from bot.demo import load_demo
 
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "carla", "de", ORG_INTENT)
     seen = await chat.say("nadia", "/about", lang="ar")  # no consent needed to read it
     text = seen[0].text

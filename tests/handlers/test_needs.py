@@ -283,7 +283,7 @@ def numbered_entries(text: str) -> list[str]:
 async def test_browsing_needs_with_filters_and_pages(chat: Conversation, app: App) -> None:
     from bot.demo import load_demo
 
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "vera", "de")
     # one message per page: the needs numbered, an "I can help" button for each
     (page,) = await chat.say("vera", "/needs")
@@ -393,7 +393,7 @@ async def test_a_page_of_needs_answered_by_number_where_there_are_no_buttons(app
     from bot.demo import load_demo
     from db.models import ButtonToken
 
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     chat = Conversation(app, platform="numbers", inline_buttons=False)
     await make_volunteer(app, "lina", platform="numbers", language="de")
     (page,) = await chat.say("lina", "/needs")

@@ -48,7 +48,7 @@ async def guided(
 
 
 async def test_guided_referral_in_three_languages(chat: Conversation, app: App) -> None:
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "hans", "de", SEEKING)
     cards = await guided(
         chat,
@@ -81,7 +81,7 @@ async def test_guided_referral_in_three_languages(chat: Conversation, app: App) 
 
 
 async def test_search_in_two_languages(chat: Conversation, app: App) -> None:
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     seen = await chat.say("lea", "/search legal advice arabic", lang="en")
     assert seen[0].text == "Results for “legal advice arabic”:"
     names = [s.text.split("\n")[0] for s in seen[1:]]
@@ -97,7 +97,7 @@ async def test_search_in_two_languages(chat: Conversation, app: App) -> None:
 async def test_a_whole_hand_over_ticket(chat: Conversation, app: App, clock: Clock) -> None:
     from handlers.referral import remind_tickets
 
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "carla", "de", "I act for an initiative or organisation")
     await onboard(chat, "farid", "fa", SEEKING)
     await guided(
@@ -149,7 +149,7 @@ async def test_freshness_check_with_a_controllable_clock(
 ) -> None:
     from handlers.partners import ask_for_confirmation
 
-    await load_demo(app.session_factory)
+    await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "carla", "de", "I act for an initiative or organisation")
     async with app.session_factory() as session:
         asked = await ask_for_confirmation(session, app.services, clock())

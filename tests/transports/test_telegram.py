@@ -275,7 +275,7 @@ async def test_paging_through_needs_turns_the_page_in_place(
 ) -> None:
     from bot.demo import load_demo
 
-    await load_demo(telegram.app.session_factory)
+    await load_demo(telegram.app.session_factory, now=telegram.app.services.clock())
     bot_api.says(OLENA, "/start", language="de")
     [welcome] = await bot_api.wait_sent(OLENA)
     bot_api.presses(OLENA, welcome, "Deutsch")
