@@ -1,6 +1,6 @@
 """A fake Telegram Bot API server: real HTTP on a loopback port, checked against the official API.
 
-Every request is validated against `shared/telegram-bot-api/api.json` (the Bot API as data):
+Every request is validated against `tests/data/telegram-bot-api.json` (the Bot API as data):
 the method must exist, every parameter must be a known field of the right type, required ones
 must be present, texts must fit 4096 characters and `callback_data` 64 bytes. Violations are
 answered with 400 and collected in `violations`, which tests assert to be empty.
@@ -31,18 +31,13 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def find_api_json() -> Path:
-    """The Bot API description: $LOTSE_BOT_API_JSON, or shared/ beside the checkout (or any
-    folder above it)."""
+    """The Bot API description: $LOTSE_BOT_API_JSON, else the copy kept in the repository
+    (tests/data, with its source and licence beside it), so a fresh clone needs nothing else."""
     import os
 
     if os.environ.get("LOTSE_BOT_API_JSON"):
         return Path(os.environ["LOTSE_BOT_API_JSON"])
-    here = Path(__file__).resolve()
-    for folder in [*here.parents, *Path.cwd().resolve().parents]:
-        candidate = folder / "shared" / "telegram-bot-api" / "api.json"
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("shared/telegram-bot-api/api.json not found next to the checkout")
+    return Path(__file__).resolve().parents[2] / "tests" / "data" / "telegram-bot-api.json"
 
 
 class Schema:
