@@ -1,9 +1,12 @@
 """The terminal chat: try Lotse without a messenger account, and script it in tests and demos.
 
 Input lines:  `NAME> text` (private chat of NAME with the bot), `NAME@GROUP> text` (NAME in
-group GROUP), or plain `text` (the last speaker). Output: a `[to NAME]` or `[to #GROUP]` header,
-the text, then buttons as `  [1] Label`. Each line is handled completely, including the
-messages it causes for other people, before the next line is read.
+group GROUP), or plain `text` (the last speaker). A line ending in a backslash continues on the
+next line, so a message of several lines (a poll's options, a broadcast) can be typed. Output: a
+`[to NAME]` or `[to #GROUP]` header, the text, then buttons as `  [1] Label`; a file the bot sends
+(a calendar entry, an export, a chart, `/mydata`) is written to `<data dir>/files/<chat>/` and
+its path printed. Each message is handled completely, including the messages it causes for other
+people, before the next one is read.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import select
@@ -25,7 +29,39 @@ from db.models import ChatRecord
 PLATFORM = "console"
 CAPABILITIES = Capabilities(inline_buttons=False, edits=False, native_polls=False, html=False)
 
-_SPEAKER = re.compile(r"^(?P<name>[\w.\-]{1,64})(?:@(?P<group>[\w.\-]{1,64}))?>\s?(?P<text>.*)$")
+_SPEAKER = re.compile(
+    r"^(?P<name>[\w.\-]{1,64})(?:@(?P<group>[\w.\-]{1,64}))?>\s?(?P<text>.*)$", re.DOTALL
+)
+#: A line ending in this continues on the next one (the message gets a line break there).
+CONTINUATION = "\\"
+_UNSAFE_IN_FILENAME = re.compile(r"[^\w.\-]+")
+
+
+def joined_lines(lines: Iterable[str]) -> Iterator[str]:
+    """Input lines with continuations joined: `a \\` then `b` make one message of two lines."""
+    pending: list[str] = []
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if line.endswith(CONTINUATION):
+            pending.append(line[: -len(CONTINUATION)].rstrip())
+            continue
+        yield "\n".join([*pending, line])
+        pending = []
+    if pending:
+        yield "\n".join(pending)
+
+
+async def joined_lines_async(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    pending: list[str] = []
+    async for raw in lines:
+        line = raw.rstrip("\r\n")
+        if line.endswith(CONTINUATION):
+            pending.append(line[: -len(CONTINUATION)].rstrip())
+            continue
+        yield "\n".join([*pending, line])
+        pending = []
+    if pending:
+        yield "\n".join(pending)
 
 
 class ConsoleTransport:
@@ -42,6 +78,7 @@ class ConsoleTransport:
         self.group: str | None = None
         self.language = language
         self.output = output or sys.stdout
+        self.files = app.settings.data_dir / "files"
         self.sender = OutboxSender(app.session_factory, PLATFORM, self.deliver)
         app.services.capabilities[PLATFORM] = CAPABILITIES
         app.services.group_admin_checks[PLATFORM] = self.is_group_admin
@@ -79,17 +116,37 @@ class ConsoleTransport:
             chat = Chat(PLATFORM, self.speaker, ChatKind.PRIVATE)
         return Incoming(actor, chat, text=text, raw=line)
 
-    def render(self, message: OutgoingMessage) -> str:
+    def save(self, message: OutgoingMessage) -> Path | None:
+        """Write the message's file where the person can open it: files/<chat>/<name>.
+        A second file of the same name gets a number, so nothing sent earlier is overwritten."""
+        if message.attachment is None:
+            return None
+        folder = self.files / (_UNSAFE_IN_FILENAME.sub("_", message.chat_id).strip("._") or "chat")
+        folder.mkdir(parents=True, exist_ok=True)
+        name = Path(message.attachment.filename).name
+        stem, suffix = Path(name).stem or "file", Path(name).suffix
+        stem = _UNSAFE_IN_FILENAME.sub("_", stem)
+        suffix = _UNSAFE_IN_FILENAME.sub("", suffix)
+        path, number = folder / f"{stem}{suffix}", 1
+        while path.exists():
+            number += 1
+            path = folder / f"{stem}-{number}{suffix}"
+        path.write_bytes(message.attachment.content)
+        return path
+
+    def render(self, message: OutgoingMessage, saved: Path | None = None) -> str:
         lines = [f"[to {message.chat_id}]", plain_text(message)]
         if message.attachment is not None:
+            where = f": {saved}" if saved is not None else ""
             lines.append(
-                f"  (file: {message.attachment.filename}, {len(message.attachment.content)} bytes)"
+                f"  (file {message.attachment.filename}, "
+                f"{len(message.attachment.content)} bytes{where})"
             )
         lines += numbered_buttons(message)
         return without_isolates("\n".join(lines)) + "\n"
 
     async def deliver(self, message: OutgoingMessage) -> None:
-        self.output.write(self.render(message))
+        self.output.write(self.render(message, self.save(message)))
         self.output.flush()
 
     async def handle_line(self, line: str) -> None:
@@ -109,10 +166,10 @@ class ConsoleTransport:
         if lines is None:
             lines = _stdin_lines()
         if isinstance(lines, AsyncIterator):
-            async for line in lines:
+            async for line in joined_lines_async(lines):
                 await self.handle_line(line)
         else:
-            for line in lines:
+            for line in joined_lines(lines):
                 await self.handle_line(line)
 
 

@@ -112,3 +112,44 @@ def test_demo_is_idempotent_and_db_upgrade_works(tmp_path: Path) -> None:
     second = lotse(["demo"], tmp_path)
     assert "18 organisations added, 0 updated" in first.stderr
     assert "0 organisations added, 18 updated" in second.stderr
+
+
+def test_a_message_of_several_lines_and_files_saved_where_the_person_finds_them(
+    tmp_path: Path,
+) -> None:
+    """A line ending in a backslash continues the message, so a coordinator can type a poll's
+    options one per line; a file the bot sends is written under files/<chat>/ and its path
+    printed."""
+    script = "\n".join(
+        [
+            "carla> /start",
+            "1",  # Deutsch
+            "1",  # I agree
+            "1",
+            "/poll",
+            "Sollen wir das Sommerfest im Park feiern?",
+            "Ja, im Park \\",
+            "Nein \\",
+            "Lieber im Gemeindehaus",
+            "/cancel",
+            "/mydata",
+        ]
+    )
+    result = lotse(["chat", "--lang", "de"], tmp_path, script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert t("de", "Who votes?") in out
+    assert t("de", "Please write 2 to 8 different options, one per line.") not in out
+    saved = sorted((tmp_path / "files" / "carla").glob("*.json"))
+    assert len(saved) == 1, out
+    assert f"bytes: {saved[0]})" in out
+    assert '"platform_user_id": "carla"' in saved[0].read_text(encoding="utf-8")
+
+
+def test_continued_lines_join_into_one_message() -> None:
+    from bot.transports.console import joined_lines
+
+    assert list(joined_lines(["a> one \\\n", "two\\\n", "three\n", "b> x\n"])) == [
+        "a> one\ntwo\nthree",
+        "b> x",
+    ]
