@@ -7,9 +7,11 @@ from __future__ import annotations
 import calendar
 import html
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
+import icalendar
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -387,40 +389,57 @@ async def remind(ctx: Context, value: str) -> None:
 
 
 def ics(event: Event, occurrence: datetime, domain: str = "lotse.invalid") -> bytes:
-    """An iCalendar file (RFC 5545) for one occurrence, or the whole series."""
-
-    def stamp(moment: datetime) -> str:
-        return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-    def escape(text: str) -> str:
-        return (
-            text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-        )
-
+    """An iCalendar file (RFC 5545, written by the `icalendar` library: line folding at 75
+    octets, escaping). A one-off event is one VEVENT in UTC; a repeating event is the whole
+    series, in its own time zone (with a VTIMEZONE) and an RRULE, so that calendars keep its
+    local time across daylight-saving changes, as `occurrences` does."""
+    calendar_file = icalendar.Calendar()
+    calendar_file.add("prodid", "-//Lotse//Events//EN")
+    calendar_file.add("version", "2.0")
+    entry = icalendar.Event()
     title, _original = multilang.pick(event.title)
-    description = multilang.pick(event.description)[0] if event.description else ""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Lotse//Events//EN",
-        "BEGIN:VEVENT",
-        f"UID:event-{event.id}-{occurrence_key(occurrence)}@{domain}",
-        f"DTSTAMP:{stamp(event.updated_at)}",
-        f"DTSTART:{stamp(occurrence)}",
-        f"DTEND:{stamp(occurrence + duration(event))}",
-        f"SUMMARY:{escape(title)}",
-    ]
-    if description:
-        lines.append(f"DESCRIPTION:{escape(description)}")
+    entry.add("summary", title)
+    entry.add("dtstamp", event.updated_at.astimezone(UTC))
+    if event.repeat == "none":
+        entry.add("uid", f"event-{event.id}-{occurrence_key(occurrence)}@{domain}")
+        entry.add("dtstart", occurrence.astimezone(UTC))
+        entry.add("dtend", (occurrence + duration(event)).astimezone(UTC))
+    else:
+        tz = ZoneInfo(event.timezone)
+        first = event.starts_at.astimezone(tz)
+        entry.add("uid", f"event-{event.id}@{domain}")
+        entry.add("dtstart", first)
+        entry.add("dtend", (event.starts_at + duration(event)).astimezone(tz))
+        entry.add("rrule", _rrule(event, first))
+    if event.description:
+        entry.add("description", multilang.pick(event.description)[0])
     place = ", ".join(p for p in (event.place, event.district) if p)
     if place:
-        lines.append(f"LOCATION:{escape(place)}")
+        entry.add("location", place)
     if event.online_url:
-        lines.append(f"URL:{event.online_url}")
+        entry.add("url", event.online_url)
     if event.status == EventStatus.CANCELLED:
-        lines.append("STATUS:CANCELLED")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return ("\r\n".join(lines) + "\r\n").encode()
+        entry.add("status", "CANCELLED")
+    calendar_file.add_component(entry)
+    calendar_file.add_missing_timezones()
+    return calendar_file.to_ical()
+
+
+def _rrule(event: Event, first: datetime) -> dict[str, Any]:
+    """The repetition as `occurrences` computes it: weekly, or monthly on the same day, where
+    a day the month lacks (the 31st) falls on the month's last day; until the end date, else
+    the horizon of half a year."""
+    until = (event.repeat_until or event.starts_at + HORIZON).astimezone(UTC)
+    if event.repeat == "weekly":
+        return {"freq": "weekly", "until": until}
+    if first.day <= 28:
+        return {"freq": "monthly", "until": until}
+    return {
+        "freq": "monthly",
+        "bymonthday": list(range(28, first.day + 1)),
+        "bysetpos": -1,
+        "until": until,
+    }
 
 
 @router.button("event.ics")
