@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -179,6 +179,18 @@ async def load_organisations(session: AsyncSession) -> tuple[int, int]:
     return added, updated
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _event_day(item: dict[str, Any], today: date) -> date:
+    """An event's first day: `in_days` from today, or, for an event whose text names its
+    weekday ("every Friday"), the next such day, so the demo agrees with itself on any day."""
+    if "weekday" in item:
+        ahead = (WEEKDAYS.index(item["weekday"]) - today.weekday()) % 7
+        return today + timedelta(days=ahead or 7)
+    return today + timedelta(days=item["in_days"])
+
+
 async def load_events(session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
     organisations = {o.slug: o for o in await session.scalars(select(Organisation))}
     today = now.astimezone(tz).date()
@@ -192,9 +204,7 @@ async def load_events(session: AsyncSession, now: datetime, tz: ZoneInfo) -> int
         event.organisation_id = org.id if org else None
         event.title, event.description = item["title"], item.get("description", {})
         hour, minute = (int(x) for x in item["time"].split(":"))
-        start = datetime.combine(
-            today + timedelta(days=item["in_days"]), time(hour, minute), tzinfo=tz
-        )
+        start = datetime.combine(_event_day(item, today), time(hour, minute), tzinfo=tz)
         event.starts_at = start
         event.ends_at = start + timedelta(hours=item["hours"])
         event.timezone = str(tz)

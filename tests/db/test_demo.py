@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
 from bot.demo import load_demo
-from db.models import Organisation, OrganisationKind
+from db.models import Event, Organisation, OrganisationKind
 
 
 async def test_demo_has_every_kind_of_partner_and_loads_twice(app: App) -> None:
@@ -25,3 +26,30 @@ async def test_demo_has_needs_volunteers_events_and_a_directory(app: App) -> Non
     summary = await load_demo(app.session_factory, now=app.services.clock())
     assert summary.volunteers >= 30 and summary.needs >= 8
     assert summary.events >= 6 and summary.services >= 40
+
+
+WEEKDAY_WORDS = {
+    "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3,
+    "freitag": 4, "samstag": 5, "sonntag": 6,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("day", range(7))
+async def test_a_weekly_event_falls_on_the_weekday_its_text_names(app: App, day: int) -> None:
+    """Whatever day the demo is loaded on, "every Friday" is on a Friday, in the future."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    now = app.services.clock() + timedelta(days=day)
+    await load_demo(app.session_factory, now=now)
+    berlin = ZoneInfo("Europe/Berlin")
+    checked = 0
+    async with app.session_factory() as session:
+        for event in await session.scalars(select(Event).where(Event.repeat == "weekly")):
+            text = (event.description.get("de", "") + " " + event.title["de"]).lower()
+            named = [number for word, number in WEEKDAY_WORDS.items() if word in text]
+            if named:
+                assert event.starts_at.astimezone(berlin).weekday() == named[0], text
+                assert event.starts_at > now
+                checked += 1
+    assert checked >= 1
