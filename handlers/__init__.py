@@ -26,6 +26,7 @@ MODULES = (
     "moderation",
     "broadcast",
     "admin",
+    "exports",
     "charter",
     "polls",
     "surveys",

@@ -1,18 +1,16 @@
 """The coordinator's desk (/admin): what waits for a decision, broadcasts, statistics and
-CSV exports. Exports carry no messenger IDs: contacts are only ever shared by double consent."""
+the buttons for CSV exports (handlers/exports.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 
 from sqlalchemy import func, select
 
 from bot.core.context import Context
-from bot.core.i18n import N_, _, format_number, isolate, ngettext
+from bot.core.i18n import N_, _, format_list, format_number, isolate
 from bot.core.router import Router
-from bot.core.types import Attachment, Button, Format
+from bot.core.types import Button, Format
 from db.models import (
     Need,
     NeedStatus,
@@ -30,9 +28,8 @@ from db.models import (
     TicketStatus,
     VolunteerProfile,
 )
-from handlers.audit import audit
 from handlers.needs import card
-from handlers.taxonomy import activity_label, kind_label
+from handlers.taxonomy import kind_label, language_name
 
 router = Router("admin")
 
@@ -57,11 +54,13 @@ async def desk(ctx: Context) -> None:
             [
                 _("Coordinator's desk"),
                 "",
-                _("Organisations waiting for approval: {count}").format(count=pending_orgs),
-                _("Needs waiting for review: {count}").format(count=pending_needs),
-                _("Open reports: {count}").format(count=reports),
-                _("Blocked people: {count}").format(count=blocked),
-                _("Open questions (hand-overs): {count}").format(count=tickets),
+                _("Organisations waiting for approval: {count}").format(
+                    count=format_number(pending_orgs)
+                ),
+                _("Needs waiting for review: {count}").format(count=format_number(pending_needs)),
+                _("Open reports: {count}").format(count=format_number(reports)),
+                _("Blocked people: {count}").format(count=format_number(blocked)),
+                _("Open questions (hand-overs): {count}").format(count=format_number(tickets)),
             ]
         ),
         [
@@ -191,132 +190,20 @@ async def stats(ctx: Context, _value: str) -> None:
         _("Members of organisations: {count}").format(count=format_number(members)),
         _("Coordinators: {count}").format(count=format_number(roles.get("coordinator", 0))),
         _("By language: {languages}").format(
-            languages=", ".join(f"{code} {format_number(n)}" for code, n in languages) or "–"
+            languages=format_list(
+                f"{language_name(code or '')} {format_number(n)}" for code, n in languages
+            )
+            or "–"
         ),
         _("Needs open: {open}, filled: {full}, closed or expired: {closed}").format(
-            open=needs.get(NeedStatus.OPEN, 0),
-            full=needs.get(NeedStatus.FULL, 0),
-            closed=needs.get(NeedStatus.CLOSED, 0) + needs.get(NeedStatus.EXPIRED, 0),
+            open=format_number(needs.get(NeedStatus.OPEN, 0)),
+            full=format_number(needs.get(NeedStatus.FULL, 0)),
+            closed=format_number(
+                needs.get(NeedStatus.CLOSED, 0) + needs.get(NeedStatus.EXPIRED, 0)
+            ),
         ),
         _("Volunteers placed (both agreed): {count}").format(count=format_number(placed)),
         _("Survey responses: {count}").format(count=format_number(responses)),
         _("Referral questions asked: {count}").format(count=format_number(questions)),
     ]
     ctx.reply("\n".join(lines))
-
-
-def to_csv(header: list[str], rows: list[list[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")  # the BOM makes spreadsheet apps read UTF-8
-
-
-@router.button("admin.export")
-async def export(ctx: Context, value: str) -> None:
-    if value == "volunteers":
-        profiles = list(await ctx.session.scalars(select(VolunteerProfile)))
-        rows = [
-            [
-                p.first_name,
-                p.district or "",
-                p.postcode or "",
-                "; ".join(activity_label(a.activity) for a in p.activities),
-                "; ".join(f"{lang.language}:{lang.level}" for lang in p.languages),
-                p.availability_kind,
-                p.max_offers_per_week,
-                p.status,
-            ]
-            for p in profiles
-        ]
-        content = to_csv(
-            [
-                "first_name",
-                "district",
-                "postcode",
-                "activities",
-                "languages",
-                "availability",
-                "max_offers_per_week",
-                "status",
-            ],
-            rows,
-        )
-    elif value == "needs":
-        needs = list(await ctx.session.scalars(select(Need).order_by(Need.id)))
-        orgs = {o.id: o.name for o in await ctx.session.scalars(select(Organisation))}
-        rows = [
-            [
-                n.id,
-                n.title,
-                orgs.get(n.organisation_id or 0, ""),
-                n.activity,
-                ",".join(n.languages),
-                n.district or n.postcode or "",
-                n.when_kind,
-                n.starts_at.isoformat() if n.starts_at else "",
-                n.volunteers_needed,
-                n.helpers_count,
-                n.status,
-                n.until.isoformat(),
-            ]
-            for n in needs
-        ]
-        content = to_csv(
-            [
-                "id",
-                "title",
-                "organisation",
-                "activity",
-                "languages",
-                "area",
-                "when",
-                "starts_at",
-                "volunteers_needed",
-                "helpers",
-                "status",
-                "until",
-            ],
-            rows,
-        )
-    elif value == "organisations":
-        organisations = list(
-            await ctx.session.scalars(select(Organisation).order_by(Organisation.name))
-        )
-        members = Counter(
-            dict(
-                (
-                    await ctx.session.execute(
-                        select(OrganisationMember.organisation_id, func.count()).group_by(
-                            OrganisationMember.organisation_id
-                        )
-                    )
-                ).all()
-            )
-        )
-        rows = [
-            [
-                o.name,
-                o.kind,
-                o.district or "",
-                o.contact or "",
-                o.website or "",
-                o.status,
-                members.get(o.id, 0),
-            ]
-            for o in organisations
-        ]
-        content = to_csv(
-            ["name", "kind", "district", "contact", "website", "status", "members"], rows
-        )
-    else:
-        ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
-        return
-    audit(ctx, "export", value, rows=len(rows))
-    ctx.reply(
-        ngettext(
-            "Export of {what}: {count} row.", "Export of {what}: {count} rows.", len(rows)
-        ).format(what=value, count=len(rows)),
-        attachment=Attachment(f"lotse-{value}.csv", content, "text/csv"),
-    )

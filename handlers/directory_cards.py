@@ -13,7 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import multilang
-from bot.core.i18n import _, current_language, format_date, format_list
+from bot.core.i18n import (
+    _,
+    comma,
+    current_language,
+    format_date,
+    format_list,
+    localise_digits,
+    semicolon,
+)
 from db.directory import (
     DirLanguage,
     DirLocation,
@@ -120,17 +128,23 @@ async def load(
 def hours(schedules: list[DirSchedule]) -> str:
     days = Locale.parse(current_language()).days["format"]["abbreviated"]
     parts = []
-    for schedule in schedules:
+    for schedule in sorted(schedules, key=first_day):
         if schedule.byday and schedule.opens_at and schedule.closes_at:
-            names = [
-                str(days[DAY_CODES.index(code)])
-                for code in schedule.byday.split(",")
-                if code in DAY_CODES
-            ]
-            parts.append(f"{', '.join(names)} {schedule.opens_at}–{schedule.closes_at}")
+            indexes = sorted(
+                {DAY_CODES.index(c) for c in schedule.byday.split(",") if c in DAY_CODES}
+            )
+            names = comma().join(str(days[index]) for index in indexes)
+            times = localise_digits(f"{schedule.opens_at}–{schedule.closes_at}")
+            parts.append(f"{names} {times}")
         elif schedule.description:
             parts.append(schedule.description)
-    return "; ".join(parts)
+    return semicolon().join(parts)
+
+
+def first_day(schedule: DirSchedule) -> tuple[int, str]:
+    """Opening hours are read in weekday order, Monday first, each day by its opening time."""
+    codes = [DAY_CODES.index(c) for c in (schedule.byday or "").split(",") if c in DAY_CODES]
+    return (min(codes) if codes else len(DAY_CODES), schedule.opens_at or "")
 
 
 def card(info: ServiceInfo, now: datetime, stale_after: timedelta, open_now: bool) -> str:

@@ -27,7 +27,7 @@ from handlers import forms
 from handlers.audit import audit
 from handlers.events import AUDIENCES, REPEATS, card, next_occurrence
 from handlers.need_parser import next_weekday, parse_line
-from handlers.taxonomy import SPOKEN_LANGUAGES, language_name
+from handlers.taxonomy import SPOKEN_LANGUAGES, language_label
 
 router = Router("event_post")
 
@@ -249,7 +249,7 @@ async def on_audience(ctx: Context, answer: Answer) -> str | None:
 
 
 def language_options() -> list[forms.Option]:
-    return [(c, language_name(c)) for c in SPOKEN_LANGUAGES]
+    return [(c, language_label(c)) for c in SPOKEN_LANGUAGES]
 
 
 async def ask_languages(ctx: Context) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core import multilang
 from bot.core.context import Context, PendingReply, make_reply
-from bot.core.i18n import N_, _, current_timezone, format_list, format_moment, isolate
+from bot.core.i18n import N_, _, current_timezone, format_list, format_moment, isolate, join_parts
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Format, Reply
 from db.directory import TOPICS
@@ -110,7 +110,7 @@ def card(
     ]
     if event.repeat != "none":
         lines.append(_("Repeats: {repeat}").format(repeat=e(_(REPEATS[event.repeat]))))
-    where = ", ".join(p for p in (event.place, event.district) if p)
+    where = join_parts((event.place, event.district or ""))
     if where:
         lines.append(_("Where: {place}").format(place=e(isolate(where))))
     if event.online_url:

@@ -34,7 +34,7 @@ from db.models import (
 from handlers import forms
 from handlers.need_parser import next_weekday, parse_date, parse_line, parse_time
 from handlers.needs import DAY_KEYS, card
-from handlers.taxonomy import ACTIVITIES, SPOKEN_LANGUAGES, day_name, language_name
+from handlers.taxonomy import ACTIVITIES, SPOKEN_LANGUAGES, day_name, language_label
 
 router = Router("need_post")
 
@@ -147,7 +147,7 @@ async def on_activity(ctx: Context, answer: Answer) -> str | None:
 
 
 def language_options() -> list[forms.Option]:
-    return [(code, language_name(code)) for code in SPOKEN_LANGUAGES]
+    return [(code, language_label(code)) for code in SPOKEN_LANGUAGES]
 
 
 async def ask_languages(ctx: Context) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 
 from bot.core import deeplinks
 from bot.core.context import Context
-from bot.core.i18n import N_, _, format_list, format_moment, isolate
+from bot.core.i18n import N_, _, format_list, format_moment, isolate, join_parts
 from bot.core.router import Router
 from bot.core.types import Button, Format, Reply
 from db.models import NEED_LISTING_ORDER, Intent, Need, NeedStatus, Organisation
@@ -25,6 +25,7 @@ from handlers.taxonomy import (
     SPOKEN_LANGUAGES,
     activity_label,
     day_name,
+    language_label,
     language_name,
 )
 
@@ -45,8 +46,7 @@ def when_text(need: Need) -> str:
 
 
 def where_text(need: Need) -> str:
-    parts = [p for p in (need.place, need.district or need.postcode) if p]
-    return ", ".join(parts) or "–"
+    return join_parts((need.place, need.district or need.postcode or "")) or "–"
 
 
 #: In the /needs list a description is cut here; the whole need comes with "I can help".
@@ -263,7 +263,7 @@ async def needs_filter(ctx: Context, value: str) -> None:
         options = [(k, _(label)) for k, label in ACTIVITIES.items()]
         question = _("Which activity?")
     elif field == "l":
-        options = [(code, language_name(code)) for code in SPOKEN_LANGUAGES]
+        options = [(code, language_label(code)) for code in SPOKEN_LANGUAGES]
         question = _("Which language?")
     elif field == "d":
         options = [(d, d) for d in ctx.settings.districts]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import directory_search
 from bot.core.context import Context, PendingReply, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, current_timezone, isolate
+from bot.core.i18n import N_, _, current_timezone, isolate, join_parts
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -35,7 +35,7 @@ from db.models import (
 from handlers import forms
 from handlers.directory_cards import card, load
 from handlers.offers import coordinators
-from handlers.taxonomy import language_name
+from handlers.taxonomy import language_label, language_name
 
 router = Router("referral")
 
@@ -88,7 +88,7 @@ async def on_subtopic(ctx: Context, answer: Answer) -> str | None:
 
 
 def language_options() -> list[forms.Option]:
-    return [*((c, language_name(c)) for c in ASK_LANGUAGES), (ANY, _("Any language"))]
+    return [*((c, language_label(c)) for c in ASK_LANGUAGES), (ANY, _("Any language"))]
 
 
 async def ask_language(ctx: Context) -> None:
@@ -286,7 +286,7 @@ def context_text(ticket: Ticket) -> str:
         parts.append(language_name(c["language"]))
     if c.get("district"):
         parts.append(isolate(c["district"]))
-    return ", ".join(parts)
+    return join_parts(parts)
 
 
 async def open_ticket(ctx: Context) -> Ticket | None:

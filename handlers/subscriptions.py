@@ -12,13 +12,14 @@ from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import LANGUAGE_NAMES, N_, SHIPPED_LANGUAGES, _, format_list, isolate
+from bot.core.i18n import LANGUAGE_NAMES, N_, SHIPPED_LANGUAGES, _, format_list, isolate, semicolon
 from bot.core.router import Router
 from bot.core.types import Button
 from db.directory import TOPICS
 from db.models import Subscription
 from handlers import forms
 from handlers.events import AUDIENCES, topic_label
+from handlers.taxonomy import language_name
 
 router = Router("subscriptions")
 
@@ -159,10 +160,10 @@ def summary(subscription: Subscription) -> str:
     ]
     if subscription.audience:
         parts.append(_(AUDIENCES[subscription.audience]))
-    parts.append(LANGUAGE_NAMES.get(subscription.language, subscription.language))
+    parts.append(language_name(subscription.language))
     if subscription.digest:
         parts.append(_("weekly overview"))
-    return "; ".join(parts)
+    return semicolon().join(parts)
 
 
 SUBSCRIBE = router.add_flow(

@@ -13,7 +13,6 @@ stop and continue later (/surveys). Results come as a summary, a bar chart (PNG)
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import Counter
@@ -22,16 +21,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.core import multilang
+from bot.core import multilang, spreadsheet
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, format_number, ngettext
+from bot.core.i18n import N_, _, format_list, format_number, ngettext
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Reply
 from db.models import Survey, SurveyParticipation, SurveyResponse
 from handlers import forms
 from handlers.audit import audit
 from handlers.broadcast import people_query
+from handlers.taxonomy import language_label
 
 router = Router("surveys")
 
@@ -524,20 +524,20 @@ def chart(survey: Survey, responses: list[SurveyResponse]) -> bytes:
 
 
 def to_csv(survey: Survey, responses: list[SurveyResponse]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["response", "language", *[label(q["text"]) for q in survey.questions]])
+    """All answers as a table for the reader's spreadsheet program, headers in their language."""
+    rows: list[list[Any]] = []
     for response in responses:
-        row: list[Any] = [response.id, response.language]
+        row: list[Any] = [response.id, language_label(response.language or "")]
         for index, question in enumerate(survey.questions):
             value = response.answers[index] if len(response.answers) > index else ""
             if question["kind"] in ("single",) and value != "":
                 value = label(question["options"][int(value)])
             elif question["kind"] == "multi" and value != "":
-                value = "; ".join(label(question["options"][int(v)]) for v in value)
+                value = format_list([label(question["options"][int(v)]) for v in value])
             row.append(value)
-        writer.writerow(row)
-    return buffer.getvalue().encode("utf-8-sig")
+        rows.append(row)
+    header = [_("Response"), _("Language"), *[label(q["text"]) for q in survey.questions]]
+    return spreadsheet.to_csv(header, rows)
 
 
 @router.button("survey.results")

@@ -81,10 +81,16 @@ def activity_label(activity: str) -> str:
 
 
 def language_name(code: str) -> str:
-    """A spoken language named in the reader's language (Arabisch, Arabic, العربية …)."""
+    """A spoken language named in the reader's language as it stands mid-sentence: "Arabisch",
+    "Arabic", "арабский" (Russian and Ukrainian write language names in lower case)."""
     locale = Locale.parse(current_language())
-    name = locale.languages.get(code) or code
-    return name[:1].upper() + name[1:] if locale.language not in ("ar", "fa") else name
+    return str(locale.languages.get(code) or Locale.parse(code).get_display_name(locale) or code)
+
+
+def language_label(code: str) -> str:
+    """A language name that starts a line, a button or a table cell: "Арабский"."""
+    name = language_name(code)
+    return name[:1].upper() + name[1:]
 
 
 def day_name(day: str, width: str = "wide") -> str:

@@ -42,6 +42,7 @@ from handlers.taxonomy import (
     availability_bits,
     day_name,
     days_and_times,
+    language_label,
     language_name,
 )
 
@@ -69,7 +70,7 @@ def activity_options() -> list[forms.Option]:
 
 
 def language_options() -> list[forms.Option]:
-    return [(code, language_name(code)) for code in SPOKEN_LANGUAGES]
+    return [(code, language_label(code)) for code in SPOKEN_LANGUAGES]
 
 
 def level_options() -> list[forms.Option]:

@@ -183,9 +183,25 @@ def _localise(value: datetime) -> datetime:
     return value.astimezone(current_timezone())
 
 
+#: The digits of the numbering systems our locales use besides the Latin one.
+_DIGITS = {"arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩"}
+
+
+def localise_digits(text: str) -> str:
+    """Write the digits of a date or time the way the reader's locale writes numbers.
+
+    Babel formats numbers in a locale's own digits when asked, but dates and times always in
+    Latin ones; CLDR's Persian writes both in Persian digits (۱۴:۳۰), as Farsi readers expect.
+    """
+    digits = _DIGITS.get(_babel_locale().default_numbering_system)
+    return text.translate(str.maketrans("0123456789", digits)) if digits else text
+
+
 def format_datetime(value: datetime, format: str = "medium") -> str:
     """A moment in the reader's language and time zone."""
-    return babel_dates.format_datetime(_localise(value), format=format, locale=_babel_locale())
+    return localise_digits(
+        babel_dates.format_datetime(_localise(value), format=format, locale=_babel_locale())
+    )
 
 
 def format_moment(value: datetime) -> str:
@@ -195,24 +211,41 @@ def format_moment(value: datetime) -> str:
     pattern = str(locale.datetime_formats["medium"])
     day = babel_dates.format_skeleton("yMMMEd", local, locale=locale)
     clock = babel_dates.format_time(local, "short", locale=locale)
-    return pattern.replace("{1}", day).replace("{0}", clock)
+    return localise_digits(pattern.replace("{1}", day).replace("{0}", clock))
 
 
 def format_date(value: date | datetime, format: str = "medium") -> str:
     if isinstance(value, datetime):
         value = _localise(value).date()
-    return babel_dates.format_date(value, format=format, locale=_babel_locale())
+    return localise_digits(babel_dates.format_date(value, format=format, locale=_babel_locale()))
 
 
 def format_time(value: time | datetime, format: str = "short") -> str:
     if isinstance(value, datetime):
         value = _localise(value)
-    return babel_dates.format_time(value, format=format, locale=_babel_locale())
+    return localise_digits(babel_dates.format_time(value, format=format, locale=_babel_locale()))
 
 
 def format_number(value: int | float) -> str:
-    return babel_numbers.format_decimal(value, locale=_babel_locale())
+    """A count in the reader's digits and separators (Persian digits in Farsi: ۱۲)."""
+    return babel_numbers.format_decimal(value, locale=_babel_locale(), numbering_system="default")
 
 
 def format_list(items: Iterable[str]) -> str:
+    """An enumeration the locale's way: "A, B und C", "A، B و C"."""
     return babel_lists.format_list(list(items), locale=_babel_locale())
+
+
+def comma() -> str:
+    """The separator between the parts of a composed phrase (a place and its district)."""
+    return "، " if is_rtl() else ", "
+
+
+def semicolon() -> str:
+    """The separator between groups of parts (opening hours of several days)."""
+    return "؛ " if is_rtl() else "; "
+
+
+def join_parts(parts: Iterable[str]) -> str:
+    """Parts of one phrase, such as an address, joined with the reader's comma."""
+    return comma().join(part for part in parts if part)

@@ -91,11 +91,15 @@ async def test_statistics_and_exports(chat: Conversation, app: App) -> None:
     await chat.say("carla", "/admin")
     seen = await chat.press("carla", t("de", "Statistics"))
     assert t("de", "Volunteers: {count}", count=30) in seen[0].text
+    by_language = next(
+        line for line in seen[0].text.split("\n") if line.startswith("Nach Sprache")
+    )
+    assert "Deutsch" in by_language and " de " not in by_language + " "  # names, not codes
     seen = await chat.press("carla", t("de", "Export volunteers"))
     attachment = seen[0].message.attachment
     assert attachment is not None and attachment.filename == "lotse-volunteers.csv"
-    rows = list(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["first_name", "district", "postcode"] and len(rows) == 31
+    rows = list(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Vorname", "Stadtteil", "Postleitzahl"] and len(rows) == 31
     assert not any("console" in cell for row in rows for cell in row)  # no messenger IDs
     seen = await chat.press("carla", t("de", "Export needs"))
     assert seen[0].message.attachment is not None

@@ -199,8 +199,10 @@ async def test_a_survey_answered_in_two_languages(chat: Conversation, app: App) 
     assert picture.message.attachment is not None
     assert picture.message.attachment.content.startswith(b"\x89PNG")
     assert table.message.attachment is not None
-    rows = list(csv.reader(io.StringIO(table.message.attachment.content.decode("utf-8-sig"))))
+    content = table.message.attachment.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content), delimiter=";"))  # German Excel splits on ";"
     assert len(rows) == 3 and "Mehr Abendkurse" in rows[1] + rows[2]
+    assert rows[0][:2] == ["Antwort", "Sprache"] and rows[2][1] == "Arabisch"
 
 
 def test_survey_charts_draw_arabic_and_farsi_joined_and_right_to_left() -> None:
