@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.core import multilang
 from bot.core.context import Context, PendingReply, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, isolate, ngettext
+from bot.core.i18n import N_, _, format_number, isolate, ngettext
 from bot.core.router import Router
 from bot.core.types import Button, Format
 from db.directory import TOPICS
@@ -361,7 +361,7 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
                 "Saved. {count} person was told about the change.",
                 "Saved. {count} people were told about the change.",
                 count,
-            ).format(count=count)
+            ).format(count=format_number(count))
         )
         return END
     event = apply(
@@ -530,7 +530,7 @@ async def cancel_confirm(ctx: Context, value: str) -> None:
             "The event is cancelled. {count} person was told.",
             "The event is cancelled. {count} people were told.",
             count,
-        ).format(count=count)
+        ).format(count=format_number(count))
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.core.context import Context
 from bot.core.flow import Answer
-from bot.core.i18n import _
+from bot.core.i18n import _, format_number
 from bot.core.types import Button
 
 DONE = "__done__"
@@ -111,7 +111,7 @@ def text_answer(ctx: Context, answer: Answer, *, limit: int, minimum: int = 1) -
         ctx.reply(
             _(
                 "That is too long ({count} characters). Please keep it under {limit} characters."
-            ).format(count=len(text), limit=limit)
+            ).format(count=format_number(len(text)), limit=format_number(limit))
         )
         return None
     return text

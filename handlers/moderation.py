@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from bot.core.context import Context, make_reply
-from bot.core.i18n import N_, _, isolate
+from bot.core.i18n import N_, _, format_number, isolate
 from bot.core.router import Router
 from bot.core.types import Button, Reply
 from db.models import Person, PersonRole, Report, Role
@@ -63,7 +63,7 @@ async def report(ctx: Context) -> None:
         ctx.reply(
             _(
                 "That is too long ({count} characters). Please keep it under {limit} characters."
-            ).format(count=len(text), limit=MAX_REPORT)
+            ).format(count=format_number(len(text)), limit=MAX_REPORT)
         )
         return
     entry = Report(

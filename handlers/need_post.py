@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, ngettext
+from bot.core.i18n import N_, _, format_number, ngettext
 from bot.core.router import Router
 from bot.core.types import Button, Format
 from db.models import (
@@ -516,7 +516,7 @@ async def publish_from_flow(ctx: Context) -> None:
                 "Published! I am asking {count} volunteer who fits.",
                 "Published! I am asking {count} volunteers who fit.",
                 asked,
-            ).format(count=asked)
+            ).format(count=format_number(asked))
             if asked
             else _(
                 "Published! Nobody fits right now; I will keep looking and ask new "

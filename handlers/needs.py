@@ -15,7 +15,16 @@ from sqlalchemy import and_, func, or_, select
 
 from bot.core import deeplinks
 from bot.core.context import Context
-from bot.core.i18n import N_, _, format_list, format_moment, isolate, join_parts
+from bot.core.i18n import (
+    N_,
+    _,
+    format_list,
+    format_moment,
+    format_number,
+    isolate,
+    join_parts,
+    localise_digits,
+)
 from bot.core.router import Router
 from bot.core.types import Button, Format, Reply
 from db.models import NEED_LISTING_ORDER, Intent, Need, NeedStatus, Organisation
@@ -40,7 +49,7 @@ def when_text(need: Need) -> str:
         return format_moment(need.starts_at)
     if need.when_kind == "regular" and need.weekday is not None:
         return _("every {day} at {time}").format(
-            day=day_name(DAY_KEYS[need.weekday]), time=need.time_of_day or ""
+            day=day_name(DAY_KEYS[need.weekday]), time=localise_digits(need.time_of_day or "")
         )
     return _("flexible, by arrangement")
 
@@ -61,7 +70,7 @@ def card(need: Need, organisation: Organisation | None, *, number: int | None = 
     e = html.escape
     languages = format_list([language_name(c) for c in need.languages]) or _("no special language")
     title = f"<b>{e(isolate(need.title))}</b>"
-    lines = [title if number is None else f"<b>{number}.</b> {title}"]
+    lines = [title if number is None else f"<b>{format_number(number)}.</b> {title}"]
     if need.description:
         description = need.description
         if number is not None and len(description) > LIST_DESCRIPTION_LENGTH:
@@ -74,7 +83,7 @@ def card(need: Need, organisation: Organisation | None, *, number: int | None = 
         _("When: {when}").format(when=e(when_text(need))),
         _("Languages: {languages}").format(languages=e(languages)),
         _("Helpers: {missing} of {needed} still needed").format(
-            missing=need.missing, needed=need.volunteers_needed
+            missing=format_number(need.missing), needed=format_number(need.volunteers_needed)
         ),
     ]
     if organisation is not None:
@@ -188,7 +197,7 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
     needs = [need for need, _organisation in found]
     organisations = {org.id: org for _need, org in found if org is not None}
     heading = (
-        _("Open needs: {count}").format(count=total)
+        _("Open needs: {count}").format(count=format_number(total))
         if not filters
         else _("Open needs for {filters}: {count}").format(
             filters=filter_summary(filters), count=total
@@ -202,7 +211,8 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
         )
     elif total > PAGE_SIZE:
         heading += "\n" + _("Page {page} of {pages}").format(
-            page=page + 1, pages=(total + PAGE_SIZE - 1) // PAGE_SIZE
+            page=format_number(page + 1),
+            pages=format_number((total + PAGE_SIZE - 1) // PAGE_SIZE),
         )
     first = page * PAGE_SIZE + 1
     entries = [
@@ -211,7 +221,7 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
     ]
     help_label = _("I can help with no. {number}")
     rows: list[list[Button]] = [
-        [Button("need.help", help_label.format(number=number), str(need.id))]
+        [Button("need.help", help_label.format(number=format_number(number)), str(need.id))]
         for number, need in enumerate(needs, first)
     ]
     base = {k: v for k, v in filters.items() if k != "p"}

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Context, make_reply
-from bot.core.i18n import _, format_list, isolate, ngettext
+from bot.core.i18n import _, format_list, format_number, isolate, ngettext
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -217,7 +217,7 @@ async def review_need(ctx: Context, value: str) -> None:
             "Published. {count} volunteer was asked.",
             "Published. {count} volunteers were asked.",
             asked,
-        ).format(count=asked)
+        ).format(count=format_number(asked))
     )
     if poster:
         await ctx.send_to(

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, format_date, format_moment, ngettext
+from bot.core.i18n import N_, _, format_date, format_moment, format_number, ngettext
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -195,7 +195,7 @@ async def ask_preview(ctx: Context) -> None:
             "Quorum: {quorum}. {count} person can vote. Start the vote?",
             "Quorum: {quorum}. {count} people can vote. Start the vote?",
             count,
-        ).format(quorum=poll.quorum, count=count),
+        ).format(quorum=format_number(poll.quorum), count=format_number(count)),
         forms.preview_buttons(PREVIEW, _("Start"), editable=False),
     )
 
@@ -225,7 +225,7 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
             "The vote has started; {count} person was asked.",
             "The vote has started; {count} people were asked.",
             len(people),
-        ).format(count=len(people))
+        ).format(count=format_number(len(people)))
     )
     return END
 
@@ -324,7 +324,7 @@ def result_text(poll: Poll) -> str:
                 "No decision: the quorum was not reached ({count} of {quorum} vote).",
                 "No decision: the quorum was not reached ({count} of {quorum} votes).",
                 poll.quorum,
-            ).format(count=total, quorum=poll.quorum)
+            ).format(count=format_number(total), quorum=format_number(poll.quorum))
         )
     return "\n".join(lines)
 

@@ -65,9 +65,10 @@ async def on_topic(ctx: Context, answer: Answer) -> str | None:
 
 
 def subtopic_options(ctx: Context) -> list[forms.Option]:
+    """The topic's parts, and "Something else" last, as in every option list."""
     return [
-        (ANY, _("Something else")),
         *((k, _(v)) for k, v in SUBTOPICS.get(ctx.data["topic"], {}).items()),
+        (ANY, _("Something else")),
     ]
 
 

@@ -147,7 +147,7 @@ async def ask_more(ctx: Context) -> None:
     ctx.reply(
         ngettext(
             "The survey has {count} question.", "The survey has {count} questions.", count
-        ).format(count=count),
+        ).format(count=format_number(count)),
         [buttons],
     )
 
@@ -214,7 +214,7 @@ async def ask_preview(ctx: Context) -> None:
             "{count} person will be asked. Send the survey?",
             "{count} people will be asked. Send the survey?",
             len(people),
-        ).format(count=len(people)),
+        ).format(count=format_number(len(people))),
         forms.preview_buttons(PREVIEW, _("Send"), editable=False),
     )
 
@@ -244,7 +244,7 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
             "The survey was sent to {count} person.",
             "The survey was sent to {count} people.",
             len(people),
-        ).format(count=len(people)),
+        ).format(count=format_number(len(people))),
         [Button("survey.results", _("Results"), str(survey.id))],
     )
     return END
@@ -258,7 +258,7 @@ def invitation(survey: Survey) -> Callable[[], Reply]:
             "A short survey: {title} ({count} questions). Your answers help the network "
             "plan its work.",
             len(survey.questions),
-        ).format(title=multilang.show(survey.title), count=len(survey.questions))
+        ).format(title=multilang.show(survey.title), count=format_number(len(survey.questions)))
         if survey.anonymous:
             text += "\n" + _("Your answers are anonymous.")
         return make_reply(text, [Button("survey.start", _("Start"), str(survey.id))])
@@ -288,7 +288,9 @@ async def ask_answer(ctx: Context) -> None:
     assert survey is not None
     index = ctx.data["index"]
     question = survey.questions[index]
-    head = _("Question {number} of {total}:").format(number=index + 1, total=len(survey.questions))
+    head = _("Question {number} of {total}:").format(
+        number=format_number(index + 1), total=format_number(len(survey.questions))
+    )
     text = f"{head}\n{multilang.show(question['text'])}"
     kind = question["kind"]
     if kind == "text":
@@ -420,8 +422,8 @@ async def surveys(ctx: Context) -> None:
         ctx.reply(
             _("{title}: {done} of {total} questions answered").format(
                 title=multilang.show(survey.title),
-                done=len(entry.draft),
-                total=len(survey.questions),
+                done=format_number(len(entry.draft)),
+                total=format_number(len(survey.questions)),
             ),
             [Button("survey.start", _("Continue"), str(survey.id))],
         )

@@ -190,8 +190,8 @@ _DIGITS = {"arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩"}
 def localise_digits(text: str) -> str:
     """Write the digits of a date or time the way the reader's locale writes numbers.
 
-    Babel formats numbers in a locale's own digits when asked, but dates and times always in
-    Latin ones; CLDR's Persian writes both in Persian digits (۱۴:۳۰), as Farsi readers expect.
+    Babel uses a locale's own separators when asked, but always Latin digits; CLDR's Persian
+    writes numbers, dates and times in Persian digits (۱۴:۳۰), as Farsi readers expect.
     """
     digits = _DIGITS.get(_babel_locale().default_numbering_system)
     return text.translate(str.maketrans("0123456789", digits)) if digits else text
@@ -228,7 +228,9 @@ def format_time(value: time | datetime, format: str = "short") -> str:
 
 def format_number(value: int | float) -> str:
     """A count in the reader's digits and separators (Persian digits in Farsi: ۱۲)."""
-    return babel_numbers.format_decimal(value, locale=_babel_locale(), numbering_system="default")
+    return localise_digits(
+        babel_numbers.format_decimal(value, locale=_babel_locale(), numbering_system="default")
+    )
 
 
 def format_list(items: Iterable[str]) -> str:

@@ -233,3 +233,21 @@ async def test_coordinators_keep_the_partner_directory(chat: Conversation, app: 
     seen = await chat.say("ella", "/partners", lang="en")  # anyone may read it
     assert "Repair Café Oststadt (Oststadt)" in seen[0].text
     assert "+49 555 209 999" in seen[0].text and not seen[0].buttons
+
+
+async def test_something_else_comes_last_among_the_subtopics(chat: Conversation) -> None:
+    await onboard(chat, "hans", "de", SEEKING)
+    await chat.say("hans", "/ask")
+    seen = await chat.press("hans", t("de", "Residence and asylum law"))
+    assert seen[0].buttons[-1] == t("de", "Something else")
+    assert seen[0].buttons[0] == t("de", "Asylum procedure")
+
+
+async def test_farsi_counts_are_written_in_persian_digits(chat: Conversation, app: App) -> None:
+    await load_demo(app.session_factory, now=app.services.clock())
+    await onboard(chat, "dariush", "fa")
+    seen = await chat.say("dariush", "/needs")
+    heading = seen[0].text.split("\n\n")[0]  # "open needs: 10", "page 1 of 2"
+    assert heading.startswith(t("fa", "Open needs: {count}", count="۱۰"))
+    assert not any(c in "0123456789" for c in heading)
+    assert "\n۱. " in seen[0].text and "\n2. " not in seen[0].text  # the needs are numbered
