@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import LANGUAGE_NAMES, N_, SHIPPED_LANGUAGES, _, set_locale
+from bot.core.i18n import N_, SHIPPED_LANGUAGES, _, set_locale
 from bot.core.router import Router
 from handlers.onboarding import language_buttons, language_from_text
+from handlers.taxonomy import language_name
 
 router = Router("language")
 
@@ -39,13 +40,13 @@ async def on_language(ctx: Context, answer: Answer) -> str | None:
     if ctx.is_group:
         ctx.reply(
             _("From now on I will write in {language} in this group.").format(
-                language=LANGUAGE_NAMES[code]
+                language=language_name(code)
             )
         )
     else:
         ctx.reply(
             _("From now on I will write to you in {language}.").format(
-                language=LANGUAGE_NAMES[code]
+                language=language_name(code)
             )
         )
     return END

@@ -13,7 +13,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Context, make_reply
-from bot.core.i18n import N_, _, format_date, format_list
+from bot.core.i18n import N_, _, format_date, format_list, format_number
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -35,6 +35,7 @@ from db.models import (
     SurveyResponse,
     VolunteerProfile,
 )
+from handlers.taxonomy import language_name, role_label
 
 router = Router("mydata")
 
@@ -132,9 +133,10 @@ def summary(data: dict[str, Any]) -> str:
         _("Your ID: {platform}:{id}").format(platform=p["platform"], id=p["platform_user_id"]),
     ]
     if p["language"]:
-        lines.append(_("Language: {language}").format(language=p["language"]))
+        lines.append(_("Language: {language}").format(language=language_name(p["language"])))
     if p["roles"]:
-        lines.append(_("Roles: {roles}").format(roles=format_list(p["roles"])))
+        roles = format_list(role_label(role) for role in p["roles"])
+        lines.append(_("Roles: {roles}").format(roles=roles))
     if p["consent_at"]:
         lines.append(
             _("Consent given on {date} (notice version {version}).").format(
@@ -150,7 +152,7 @@ def summary(data: dict[str, Any]) -> str:
         (_("Poll votes"), len(data["poll_votes"])),
         (_("Survey answers"), len(data["survey_answers"])),
     ]
-    lines += [f"{label}: {count}" for label, count in counts]
+    lines += [f"{label}: {format_number(count)}" for label, count in counts]
     lines += ["", _("The attached file contains all of it. To delete everything, send /delete.")]
     return "\n".join(lines)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babel import Locale
 
-from bot.core.i18n import N_, _, current_language
+from bot.core.i18n import N_, _, current_language, pgettext
 
 ACTIVITIES: dict[str, str] = {
     "interpreting": N_("Language mediation and interpreting"),
@@ -125,3 +125,14 @@ def part_of_day(hour: int) -> str:
         if start <= hour < end:
             return part
     return "morning" if hour < 6 else "evening"
+
+
+def role_label(role: str) -> str:
+    """A person's role as people call it (/mydata shows roles; the ids are English words)."""
+    labels = {
+        "coordinator": pgettext("role", "coordinator"),
+        "volunteer": pgettext("role", "volunteer"),
+        "org_member": pgettext("role", "member of an organisation"),
+        "org_admin": pgettext("role", "admin of an organisation"),
+    }
+    return labels.get(role, role)

@@ -37,7 +37,7 @@ async def test_only_a_group_admin_sets_the_group_language(driver: Driver) -> Non
     assert shown[-1].text == t("de", "Which language should I use in this group?")
     shown = await driver.press("anna", "Українська", group="helfer")
     assert shown[-1].text == t(
-        "uk", "From now on I will write in {language} in this group.", language="Українська"
+        "uk", "From now on I will write in {language} in this group.", language="українська"
     )
     shown = await driver.say("bert", "/help", group="helfer")
     assert shown[-1].text.startswith(t("uk", "Here is what I can do:"))
