@@ -137,6 +137,7 @@ async def load_needs(session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
             kim.id if org.slug in ("willkommen-nordviertel", "suedstadt-hilft") else None
         )
         need.title, need.description = data["title"], data["description"]
+        need.text_language = data.get("text_language", "de")
         need.activity, need.languages = data["activity"], data["languages"]
         need.district, need.place = data["district"], data["place"]
         need.volunteers_needed = data["volunteers_needed"]

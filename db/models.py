@@ -231,6 +231,8 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(String(32))
     district: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
+    #: the language the description is written in, so readers of others see it marked
+    text_language: Mapped[str | None] = mapped_column(String(8))
     contact: Mapped[str | None] = mapped_column(String(255))
     website: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=OrganisationStatus.PENDING)
@@ -347,6 +349,8 @@ class Need(Base):
     slug: Mapped[str | None] = mapped_column(String(64), unique=True)  # demo data only
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: the language title and description are written in (readers of others see it marked)
+    text_language: Mapped[str | None] = mapped_column(String(8))
     activity: Mapped[str] = mapped_column(String(32))
     #: ",ar,de," so that one language can be found with LIKE on SQLite and PostgreSQL alike
     language_codes: Mapped[str] = mapped_column(String(200), default=",")

@@ -150,11 +150,16 @@ def first_day(schedule: DirSchedule) -> tuple[int, str]:
 def card(info: ServiceInfo, now: datetime, stale_after: timedelta, open_now: bool) -> str:
     e = html.escape
     s = info.service
-    lines = [f"<b>{e(multilang.pick(info.names)[0])}</b>"]  # the description says if original
+    name, original = multilang.pick(info.names)
+    lines = [f"<b>{e(name)}</b>"]
     if info.organisation is not None and info.organisation.name != s.name:
         lines.append(e(info.organisation.name))
     if info.descriptions:
-        lines.append(e(multilang.show(info.descriptions)))
+        description, original = multilang.pick(info.descriptions)
+        lines.append(e(description))
+    marker = multilang.note(original)  # once for name and description
+    if marker:
+        lines.append(e(marker))
     for location in info.locations[:2]:
         address = ", ".join(
             p

@@ -93,9 +93,14 @@ def card(
 ) -> str:
     """The event in the reader's language and time zone (people's text escaped)."""
     e = html.escape
-    lines = [f"<b>{e(multilang.show(event.title))}</b>"]
+    title, original = multilang.pick(event.title)
+    lines = [f"<b>{e(title)}</b>"]
     if event.description:
-        lines.append(e(multilang.show(event.description)))
+        description, original = multilang.pick(event.description)
+        lines.append(e(description))
+    marker = multilang.note(original)  # once for title and description
+    if marker:
+        lines.append(e(marker))
     end = occurrence + duration(event)
     same_day = (
         occurrence.astimezone(current_timezone()).date()

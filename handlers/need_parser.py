@@ -130,7 +130,7 @@ def weekday_words() -> dict[str, int]:
 
 @cache
 def language_words() -> dict[str, str]:
-    words: dict[str, str] = {"farsi": "fa", "dari": "fa", "kurmanci": "ku", "sorani": "ckb"}
+    words: dict[str, str] = {"farsi": "fa", "dari": "fa_AF", "kurmanci": "ku", "sorani": "ckb"}
     for ui in SHIPPED_LANGUAGES:
         names = Locale.parse(ui).languages
         for code in SPOKEN_LANGUAGES:

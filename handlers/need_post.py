@@ -356,8 +356,10 @@ async def on_until(ctx: Context, answer: Answer) -> str | None:
     return next_missing(ctx.data)
 
 
-def need_from_data(data: dict[str, Any]) -> Need:
+def need_from_data(data: dict[str, Any], text_language: str | None = None) -> Need:
+    """The need as the poster described it; their language marks its text for other readers."""
     need = Need(
+        text_language=text_language,
         title=data["title"],
         description=data.get("description", ""),
         activity=data["activity"],
@@ -381,7 +383,7 @@ def need_from_data(data: dict[str, Any]) -> Need:
 
 async def ask_preview(ctx: Context) -> None:
     """Show the need as volunteers will see it."""
-    need = need_from_data(ctx.data)
+    need = need_from_data(ctx.data, ctx.language)
     need.status = NeedStatus.OPEN
     organisation = (
         await ctx.session.get(Organisation, ctx.data["org_id"]) if ctx.data.get("org_id") else None
@@ -496,7 +498,7 @@ async def is_member(ctx: Context, organisation_id: int) -> bool:
 async def publish_from_flow(ctx: Context) -> None:
     from handlers.offers import notify_coordinators_of_need, publish
 
-    need = need_from_data(ctx.data)
+    need = need_from_data(ctx.data, ctx.language)
     need.poster_person_id = ctx.person.id
     need.created_at = _now(ctx)
     ctx.session.add(need)

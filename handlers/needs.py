@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import and_, func, or_, select
 
-from bot.core import deeplinks
+from bot.core import deeplinks, multilang
 from bot.core.context import Context
 from bot.core.i18n import (
     N_,
@@ -76,6 +76,9 @@ def card(need: Need, organisation: Organisation | None, *, number: int | None = 
         if number is not None and len(description) > LIST_DESCRIPTION_LENGTH:
             description = description[: LIST_DESCRIPTION_LENGTH - 1].rstrip() + "…"
         lines.append(e(isolate(description)))
+    marker = multilang.note(need.text_language)
+    if marker:
+        lines.append(e(marker))
     lines += [
         "",
         _("What: {activity}").format(activity=e(activity_label(need.activity))),

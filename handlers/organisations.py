@@ -172,6 +172,7 @@ async def on_confirm(ctx: Context, answer: Answer) -> str | None:
         kind=d["kind"],
         district=d["district"],
         description=d["description"],
+        text_language=ctx.language,
         contact=d["contact"],
         status=OrganisationStatus.PENDING,
         created_by_person_id=ctx.person.id,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, isolate
@@ -72,6 +73,8 @@ async def partners(ctx: Context) -> None:
                 entry += f" ({isolate(org.district)})"
             if org.description:
                 entry += f"\n  {isolate(org.description)}"
+                marker = multilang.note(org.text_language)
+                entry += f" {marker}" if marker else ""
             contact = " · ".join(p for p in (org.contact, org.website) if p)
             if contact:
                 entry += f"\n  {isolate(contact)}"
@@ -123,6 +126,8 @@ async def on_value(ctx: Context, answer: Answer) -> str | None:
         ctx.reply(_("This partner no longer exists."))
         return END
     setattr(org, field, text)
+    if field == "description":
+        org.text_language = ctx.language
     audit(ctx, "partner.edit", f"organisation:{org.id}", field=field)
     ctx.reply(_("Saved."))
     return END

@@ -30,6 +30,7 @@ SPOKEN_LANGUAGES: tuple[str, ...] = (
     "en",
     "ar",
     "fa",
+    "fa_AF",  # Dari, the Persian of Afghanistan (CLDR names it so in every language)
     "ps",
     "ku",
     "ckb",

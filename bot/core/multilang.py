@@ -46,13 +46,23 @@ def pick(texts: dict[str, str], language: str | None = None) -> tuple[str, str |
     return texts[original], original
 
 
+def note(original: str | None, language: str | None = None) -> str:
+    """The marker for text written in `original` when the reader reads another language
+    ("(Original: Englisch)", "(النص الأصلي باللغة الألمانية)"); empty when there is nothing to
+    mark. Every piece of people's content shown in a card carries it once, at its end."""
+    reader = language or current_language()
+    if not original or original == reader or original.split("_")[0] == reader:
+        return ""
+    from babel import Locale
+
+    locale = Locale.parse(reader)
+    name = locale.languages.get(original) or original
+    return _("(original in {language})").format(language=name)
+
+
 def show(texts: dict[str, str]) -> str:
     """The reader's text, or the original with a note, in the reader's language, naming the
     original's language ("(Original auf Englisch)", "(النص الأصلي باللغة الألمانية)")."""
-    from babel import Locale
-
     text, original = pick(texts)
-    if original is None:
-        return text
-    name = Locale.parse(current_language()).languages.get(original, original)
-    return text + "\n" + _("(original in {language})").format(language=name)
+    marker = note(original)
+    return text + "\n" + marker if marker else text

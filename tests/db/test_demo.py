@@ -53,3 +53,25 @@ async def test_a_weekly_event_falls_on_the_weekday_its_text_names(app: App, day:
                 assert event.starts_at > now
                 checked += 1
     assert checked >= 1
+
+
+async def test_a_needs_languages_are_the_ones_its_text_names(app: App) -> None:
+    """'Dari-Kenntnisse' asks for Dari (fa_AF), not Persian; 'auf Arabisch' asks for Arabic."""
+    from babel import Locale
+
+    from db.models import Need
+    from handlers.taxonomy import SPOKEN_LANGUAGES
+
+    german = Locale.parse("de").languages
+    await load_demo(app.session_factory, now=app.services.clock())
+    async with app.session_factory() as session:
+        needs = list(await session.scalars(select(Need)))
+    for need in needs:
+        text = f"{need.title} {need.description}"
+        named = {
+            code for code in SPOKEN_LANGUAGES if code != "de" and german[code][:5] in text
+        }  # "Arabi" finds "Arabisch" and "Arabische"; German is everyone's common language
+        assert set(need.languages) == named, (need.slug, need.languages, named)
+        assert need.text_language == "de"
+    dari = next(need for need in needs if need.slug == "need-arztbegleitung-dari")
+    assert dari.languages == ["fa_AF"]

@@ -3,7 +3,9 @@ language wherever the bot shows them."""
 
 from __future__ import annotations
 
+from bot.app import App
 from bot.core.i18n import use_locale
+from bot.demo import load_demo
 from handlers.taxonomy import language_label
 from tests.support import Conversation, onboard, t
 
@@ -48,3 +50,15 @@ async def test_a_russian_reader_gets_language_names_in_lower_case_mid_sentence(
     assert seen[0].text.startswith(
         t("ru", "How well do you speak {language}?", language="арабский")
     )
+
+
+async def test_the_dari_need_asks_for_dari(chat: Conversation, app: App) -> None:
+    await load_demo(app.session_factory, now=app.services.clock())
+    await onboard(chat, "hans", "de")
+    seen = await chat.say("hans", "/needs")
+    text = seen[0].text
+    start = text.index("Frauenärztin")
+    assert t("de", "Languages: {languages}", languages="Dari") in text[start : start + 600]
+    await onboard(chat, "zahra", "fa")
+    seen = await chat.say("zahra", "/needs")
+    assert t("fa", "Languages: {languages}", languages="دری") in seen[0].text
