@@ -19,6 +19,7 @@ from bot.core.i18n import (
     current_language,
     format_date,
     format_list,
+    join_parts,
     localise_digits,
     semicolon,
 )
@@ -161,7 +162,7 @@ def card(info: ServiceInfo, now: datetime, stale_after: timedelta, open_now: boo
     if marker:
         lines.append(e(marker))
     for location in info.locations[:2]:
-        address = ", ".join(
+        address = join_parts(
             p
             for p in (
                 location.address_1,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.flow import END, Answer, Flow, Step
-from bot.core.i18n import N_, _, format_list, isolate, ngettext
+from bot.core.i18n import N_, _, format_list, format_number, isolate, localise_digits, ngettext
 from bot.core.router import Router
 from bot.core.types import Button
 from db.models import (
@@ -89,7 +89,7 @@ def quiet_label(value: str) -> str:
     if value == "none":
         return _("No quiet hours")
     start, end = QUIET_CHOICES[value] or (0, 0)
-    return f"{start:02d}:00–{end:02d}:00"
+    return localise_digits(f"{start:02d}:00–{end:02d}:00")
 
 
 # --- the steps --------------------------------------------------------------------------
@@ -303,7 +303,9 @@ def summary(data: dict[str, Any]) -> str:
     times = format_list([_(TIMES[t]) for t in data.get("times", [])])
     kind = dict(kind_options()).get(data.get("kind", "regular"), "")
     quiet = data.get("quiet")
-    quiet_text = f"{quiet[0]:02d}:00–{quiet[1]:02d}:00" if quiet else _("No quiet hours")
+    quiet_text = (
+        localise_digits(f"{quiet[0]:02d}:00–{quiet[1]:02d}:00") if quiet else _("No quiet hours")
+    )
     return "\n".join(
         [
             _("What: {activities}").format(activities=activities),
@@ -314,7 +316,7 @@ def summary(data: dict[str, Any]) -> str:
                 "At most {count} offer per week; quiet hours: {quiet}",
                 "At most {count} offers per week; quiet hours: {quiet}",
                 data.get("limit", 2),
-            ).format(count=data.get("limit", 2), quiet=quiet_text),
+            ).format(count=format_number(data.get("limit", 2)), quiet=quiet_text),
         ]
     )
 

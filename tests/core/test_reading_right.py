@@ -71,3 +71,13 @@ def test_opening_hours_are_read_in_weekday_order() -> None:
         assert hours(schedules) == "Mo. 09:00–12:00; Mo., Do. 14:00–18:00; Fr. 09:00–12:00"
     with use_locale("fa"):
         assert "۰۹:۰۰" in hours(schedules) and "؛ " in hours(schedules)
+
+
+def test_a_farsi_volunteers_profile_reads_in_persian_digits() -> None:
+    from handlers.volunteers import summary
+
+    data = {"activities": ["childcare"], "levels": {"fa_AF": "native"}, "limit": 3}
+    with use_locale("fa"):
+        text = summary({**data, "quiet": [22, 7], "days": ["mon"], "times": ["morning"]})
+    assert "۲۲:۰۰–۰۷:۰۰" in text and "۳" in text and "دری" in text
+    assert not any(c in "0123456789" for c in text)
