@@ -17,7 +17,16 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core import multilang
 from bot.core.context import Context, PendingReply, make_reply
-from bot.core.i18n import N_, _, current_timezone, format_list, format_moment, isolate, join_parts
+from bot.core.i18n import (
+    N_,
+    _,
+    current_timezone,
+    format_list,
+    format_moment,
+    format_number,
+    isolate,
+    join_parts,
+)
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Format, Reply
 from db.directory import TOPICS
@@ -131,7 +140,8 @@ def card(
     if event.capacity:
         lines.append(
             _("Places: {free} of {capacity} free").format(
-                free=max(0, event.capacity - coming), capacity=event.capacity
+                free=format_number(max(0, event.capacity - coming)),
+                capacity=format_number(event.capacity),
             )
         )
     if organisation is not None:

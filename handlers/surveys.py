@@ -458,7 +458,7 @@ def summary(survey: Survey, responses: list[SurveyResponse]) -> str:
             ]
             lines.append(
                 ngettext("{count} written answer", "{count} written answers", len(given)).format(
-                    count=len(given)
+                    count=format_number(len(given))
                 )
             )
             lines += [f"  – {text[:200]}" for text in given[:5]]

@@ -295,3 +295,16 @@ async def test_reminder_jobs_persist_in_the_job_store(
     assert day.next_run_time == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
     assert any(k.endswith(":hour") for k in jobs)
     assert timedelta
+
+
+async def test_a_farsi_reader_counts_places_in_persian_digits(
+    chat: Conversation, app: App
+) -> None:
+    from bot.demo import load_demo
+
+    await load_demo(app.session_factory, now=app.services.clock())
+    await onboard(chat, "maryam", "fa")
+    seen = await chat.say("maryam", "/events")
+    places = t("fa", "Places: {free} of {capacity} free", free="X", capacity="Y").split("X")[0]
+    lines = [line for s in seen for line in s.text.split("\n") if line.startswith(places)]
+    assert lines and not any(c in "0123456789" for line in lines for c in line)
