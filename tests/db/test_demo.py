@@ -75,3 +75,28 @@ async def test_a_needs_languages_are_the_ones_its_text_names(app: App) -> None:
         assert need.text_language == "de"
     dari = next(need for need in needs if need.slug == "need-arztbegleitung-dari")
     assert dari.languages == ["fa_AF"]
+
+
+async def test_the_dari_need_finds_the_volunteer_who_speaks_dari(app: App) -> None:
+    """Dari is a language volunteers can say they speak, and matching finds them by it."""
+    from db.matching import candidates
+    from db.models import Need, Person, VolunteerLanguage
+
+    await load_demo(app.session_factory, now=app.services.clock())
+    async with app.session_factory() as session:
+        need = await session.scalar(select(Need).where(Need.slug == "need-arztbegleitung-dari"))
+        assert need is not None
+        found = await candidates(session, need, limit=10, local_hour=10, week="x", slot_bit=None)
+        speakers = set(
+            await session.scalars(
+                select(VolunteerLanguage.person_id).where(VolunteerLanguage.language == "fa_AF")
+            )
+        )
+        names = {
+            p.display_name
+            for p in await session.scalars(
+                select(Person).where(Person.id.in_([c.person_id for c in found]))
+            )
+        }
+    assert speakers and {c.person_id for c in found} <= speakers
+    assert "Zahra" in names
