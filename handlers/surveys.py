@@ -71,6 +71,14 @@ def label(texts: dict[str, str]) -> str:
     return multilang.pick(texts)[0]
 
 
+def with_note(text: str, *texts: dict[str, str]) -> str:
+    """A message showing people's texts, marked once at its end if any is not in the reader's
+    language (a title in mid-sentence must not be broken by the marker)."""
+    originals = [multilang.pick(t)[1] for t in texts]
+    marker = next((multilang.note(o) for o in originals if multilang.note(o)), "")
+    return text + "\n" + marker if marker else text
+
+
 # --- building a survey -------------------------------------------------------------------------
 async def ask_title(ctx: Context) -> None:
     """The survey's title."""
@@ -258,7 +266,8 @@ def invitation(survey: Survey) -> Callable[[], Reply]:
             "A short survey: {title} ({count} questions). Your answers help the network "
             "plan its work.",
             len(survey.questions),
-        ).format(title=multilang.show(survey.title), count=format_number(len(survey.questions)))
+        ).format(title=label(survey.title), count=format_number(len(survey.questions)))
+        text = with_note(text, survey.title)
         if survey.anonymous:
             text += "\n" + _("Your answers are anonymous.")
         return make_reply(text, [Button("survey.start", _("Start"), str(survey.id))])
@@ -291,7 +300,9 @@ async def ask_answer(ctx: Context) -> None:
     head = _("Question {number} of {total}:").format(
         number=format_number(index + 1), total=format_number(len(survey.questions))
     )
-    text = f"{head}\n{multilang.show(question['text'])}"
+    text = with_note(
+        f"{head}\n{label(question['text'])}", question["text"], *question.get("options", [])
+    )
     kind = question["kind"]
     if kind == "text":
         ctx.reply(
@@ -420,10 +431,13 @@ async def surveys(ctx: Context) -> None:
         return
     for survey, entry in open_ones:
         ctx.reply(
-            _("{title}: {done} of {total} questions answered").format(
-                title=multilang.show(survey.title),
-                done=format_number(len(entry.draft)),
-                total=format_number(len(survey.questions)),
+            with_note(
+                _("{title}: {done} of {total} questions answered").format(
+                    title=label(survey.title),
+                    done=format_number(len(entry.draft)),
+                    total=format_number(len(survey.questions)),
+                ),
+                survey.title,
             ),
             [Button("survey.start", _("Continue"), str(survey.id))],
         )
@@ -445,7 +459,7 @@ def tally(survey: Survey, responses: list[SurveyResponse]) -> list[Counter[int]]
 def summary(survey: Survey, responses: list[SurveyResponse]) -> str:
     counts = tally(survey, responses)
     lines = [
-        _("Results: {title}").format(title=multilang.show(survey.title)),
+        with_note(_("Results: {title}").format(title=label(survey.title)), survey.title),
         _("Responses: {count}").format(count=format_number(len(responses))),
         "",
     ]

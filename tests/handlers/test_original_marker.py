@@ -75,3 +75,20 @@ async def test_partners_descriptions_are_marked_for_other_readers(
     assert "Patenschaften" in text
     line = next(line for line in text.split("\n") if "Patenschaften" in line)
     assert line.count(marker("fa", "de")) == 1
+
+
+def test_a_survey_invitation_marks_its_german_title_once_at_the_end() -> None:
+    from db.models import Survey
+    from handlers.surveys import invitation
+
+    survey = Survey(
+        id=1,
+        title={"de": "Was braucht ihr?"},
+        questions=[{"kind": "text", "text": {"de": "Was fehlt?"}}],
+        anonymous=False,
+    )
+    with use_locale("ar"):
+        text = invitation(survey)().text
+    german = marker("ar", "de")
+    assert text.count(german) == 1 and text.endswith(german)
+    assert "Was braucht ihr?" in text.split("\n")[0]  # the sentence is not broken
