@@ -269,6 +269,13 @@ def digest_due(now: datetime, zone: ZoneInfo, weekday: int, hour: int) -> str | 
     return f"{year}-W{week:02d}"
 
 
+def digest_title(event: Event) -> str:
+    """The title on its bullet's line, marked there if it is not in the reader's language."""
+    title, original = multilang.pick(event.title)
+    marker = multilang.note(original)
+    return f"{title} {marker}" if marker else title
+
+
 async def send_digests(session: AsyncSession, services: Services, now: datetime) -> int:
     """The weekly digest, at the configured day and hour in each recipient's time zone."""
     settings = services.settings
@@ -308,7 +315,7 @@ async def send_digests(session: AsyncSession, services: Services, now: datetime)
 
         def render(coming: list[tuple[Event, datetime]] = coming) -> Reply:
             lines = [_("Events in the coming week:"), ""]
-            lines += [f"• {format_moment(o)} – {multilang.show(e.title)}" for e, o in coming]
+            lines += [f"• {format_moment(o)} – {digest_title(e)}" for e, o in coming]
             lines += ["", _("Details and registration: /events")]
             return make_reply("\n".join(lines))
 

@@ -92,3 +92,15 @@ def test_a_survey_invitation_marks_its_german_title_once_at_the_end() -> None:
     german = marker("ar", "de")
     assert text.count(german) == 1 and text.endswith(german)
     assert "Was braucht ihr?" in text.split("\n")[0]  # the sentence is not broken
+
+
+def test_a_digest_line_carries_its_marker_on_the_same_line() -> None:
+    from db.models import Event
+    from handlers.event_alerts import digest_title
+
+    event = Event(title={"de": "Nähcafé", "uk": "Швейне кафе"})
+    with use_locale("uk"):
+        assert digest_title(event) == "Швейне кафе"
+    with use_locale("ru"):
+        assert digest_title(event) == "Nähcafé " + marker("ru", "de")
+        assert "\n" not in digest_title(event)
