@@ -109,7 +109,7 @@ async def on_language(ctx: Context, answer: Answer) -> str | None:
 
 
 def area_options(ctx: Context) -> list[forms.Option]:
-    return [(ANY, _("Anywhere in the city")), *((d, d) for d in ctx.settings.districts)]
+    return [*((d, d) for d in ctx.settings.districts), (ANY, _("Anywhere in the city"))]
 
 
 async def ask_area(ctx: Context) -> None:

@@ -235,12 +235,15 @@ async def test_coordinators_keep_the_partner_directory(chat: Conversation, app: 
     assert "+49 555 209 999" in seen[0].text and not seen[0].buttons
 
 
-async def test_something_else_comes_last_among_the_subtopics(chat: Conversation) -> None:
+async def test_something_else_comes_last_in_the_option_lists(chat: Conversation) -> None:
     await onboard(chat, "hans", "de", SEEKING)
     await chat.say("hans", "/ask")
     seen = await chat.press("hans", t("de", "Residence and asylum law"))
     assert seen[0].buttons[-1] == t("de", "Something else")
     assert seen[0].buttons[0] == t("de", "Asylum procedure")
+    await chat.press("hans", t("de", "Something else"))
+    seen = await chat.press("hans", "Arabisch")  # the catch-all options come last here too
+    assert seen[0].buttons[-1] == t("de", "Anywhere in the city")
 
 
 async def test_farsi_counts_are_written_in_persian_digits(chat: Conversation, app: App) -> None:
