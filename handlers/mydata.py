@@ -155,7 +155,9 @@ def summary(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@router.command("mydata", N_("See everything stored about you"), needs_consent=False)
+@router.command(
+    "mydata", N_("See everything stored about you"), needs_consent=False, for_blocked=True
+)
 async def mydata(ctx: Context) -> None:
     data = await collect(ctx.session, ctx.person)
     content = json.dumps(data, ensure_ascii=False, indent=2).encode()
@@ -164,7 +166,7 @@ async def mydata(ctx: Context) -> None:
     )
 
 
-@router.command("delete", N_("Delete all your data"), needs_consent=False)
+@router.command("delete", N_("Delete all your data"), needs_consent=False, for_blocked=True)
 async def delete_command(ctx: Context) -> None:
     ctx.reply(
         _(
@@ -179,7 +181,7 @@ async def delete_command(ctx: Context) -> None:
     )
 
 
-@router.button("privacy.delete", needs_consent=False, once=True)
+@router.button("privacy.delete", needs_consent=False, once=True, for_blocked=True)
 async def delete_button(ctx: Context, value: str) -> None:
     if value != "confirm":
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
@@ -196,7 +198,7 @@ async def delete_button(ctx: Context, value: str) -> None:
     )
 
 
-@router.button("privacy.keep", needs_consent=False)
+@router.button("privacy.keep", needs_consent=False, for_blocked=True)
 async def keep_button(ctx: Context, _value: str) -> None:
     ctx.person.retention_notified_at = None
     ctx.reply(_("Good, your data stays. Nothing has been deleted."))

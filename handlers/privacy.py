@@ -88,7 +88,13 @@ def declined_text() -> str:
     )
 
 
-@router.command("privacy", N_("Read the privacy notice"), in_groups=True, needs_consent=False)
+@router.command(
+    "privacy",
+    N_("Read the privacy notice"),
+    in_groups=True,
+    needs_consent=False,
+    for_blocked=True,
+)
 async def show_privacy(ctx: Context) -> None:
     """Show the notice; offer consent to those who have not given it."""
     text = notice_text(ctx.settings.network_name, ctx.settings.retention_days)
@@ -100,7 +106,7 @@ async def show_privacy(ctx: Context) -> None:
             + "\n\n"
             + _("You agreed on {date}.").format(date=format_datetime(ctx.person.consent_at))
         )
-    elif ctx.is_group:
+    elif ctx.is_group or ctx.person.blocked_at is not None:
         ctx.reply(text)
     else:
         ctx.reply(text, consent_buttons())
@@ -111,7 +117,7 @@ async def privacy_link(ctx: Context, _argument: str) -> None:
     await show_privacy(ctx)
 
 
-@router.button("privacy.show", needs_consent=False)
+@router.button("privacy.show", needs_consent=False, for_blocked=True)
 async def privacy_button(ctx: Context, _value: str) -> None:
     await show_privacy(ctx)
 
