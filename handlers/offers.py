@@ -495,33 +495,49 @@ async def offer_withdraw(ctx: Context, value: str) -> None:
 
 
 async def withdraw(ctx: Context, offer: Offer) -> None:
-    need = await ctx.session.get(Need, offer.need_id)
+    await release(ctx.notifier, offer, named=True)
+
+
+async def release(notifier: Notifier, offer: Offer, *, named: bool) -> None:
+    """The volunteer steps back: the need gets its place back, and whoever decides is told.
+
+    `named=False` when the volunteer is being forgotten: the notice must not carry a name
+    that /delete is about to erase everywhere else.
+    """
+    session, now = notifier.session, notifier.services.clock()
+    need = await session.get(Need, offer.need_id)
     was_accepted = offer.status == OfferStatus.ACCEPTED
     offer.status = OfferStatus.WITHDRAWN
-    offer.responded_at = ctx.services.clock()
+    offer.responded_at = now
     if need is None:
         return
     if was_accepted:
         need.helpers_count = max(0, need.helpers_count - 1)
-        if need.status == NeedStatus.FULL and need.until > ctx.services.clock():
+        if need.status == NeedStatus.FULL and need.until > now:
             need.status = NeedStatus.OPEN
             need.closed_at = None
-    profile = await ctx.session.get(VolunteerProfile, offer.volunteer_person_id)
-    name = profile.first_name if profile else "?"
+    profile = await session.get(VolunteerProfile, offer.volunteer_person_id) if named else None
+    name = profile.first_name if profile else None
     title = need.title
-    for decider in await decision_makers(ctx.session, need):
-        await ctx.send_to(
-            decider,
-            lambda: make_reply(
-                _("{name} can no longer help with “{title}”.").format(
-                    name=isolate(name), title=isolate(title)
-                )
-            ),
+
+    def render() -> Reply:
+        if name is None:
+            return make_reply(
+                _("A volunteer can no longer help with “{title}”.").format(title=isolate(title))
+            )
+        return make_reply(
+            _("{name} can no longer help with “{title}”.").format(
+                name=isolate(name), title=isolate(title)
+            )
         )
 
+    for decider in await decision_makers(session, need):
+        await notifier.to_person(decider, render)
 
-async def withdraw_all(ctx: Context, person_id: int) -> None:
-    offers = await ctx.session.scalars(
+
+async def withdraw_all(notifier: Notifier, person_id: int, *, named: bool = True) -> None:
+    """Every offer of one volunteer ends (they are deleted, or step back from everything)."""
+    offers = await notifier.session.scalars(
         select(Offer).where(
             Offer.volunteer_person_id == person_id,
             Offer.status.in_([OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.ACCEPTED]),
@@ -531,7 +547,7 @@ async def withdraw_all(ctx: Context, person_id: int) -> None:
         if offer.status == OfferStatus.OFFERED:
             offer.status = OfferStatus.WITHDRAWN
         else:
-            await withdraw(ctx, offer)
+            await release(notifier, offer, named=named)
 
 
 def _released_message(title: str, status: NeedStatus) -> Callable[[], Reply]:
