@@ -160,26 +160,36 @@ async def coordinators(session: AsyncSession) -> list[Person]:
     )
 
 
-async def notify_coordinators_of_need(notifier: Notifier, services: Services, need: Need) -> None:
+async def notify_coordinators_of_need(
+    notifier: Notifier, services: Services, need: Need, *, not_a_member: bool = False
+) -> None:
+    """Ask the coordinators to review a need; `not_a_member`: posted in an organisation's
+    group by someone who does not belong to it, so the need carries no organisation."""
     organisation = (
         await notifier.session.get(Organisation, need.organisation_id)
         if need.organisation_id
         else None
     )
-    for coordinator in await coordinators(notifier.session):
-        await notifier.to_person(
-            coordinator,
-            lambda: make_reply(
-                _("A need is waiting for your review:") + "\n\n" + card(need, organisation),
+
+    def render() -> Reply:
+        text = _("A need is waiting for your review:")
+        if not_a_member:
+            text += "\n" + _(
+                "Posted in a linked group by someone who is not a member of its organisation."
+            )
+        return make_reply(
+            text + "\n\n" + card(need, organisation),
+            [
                 [
-                    [
-                        Button("need.review", _("Publish"), f"approve:{need.id}"),
-                        Button("need.review", _("Decline"), f"decline:{need.id}"),
-                    ]
-                ],
-                Format.HTML,
-            ),
+                    Button("need.review", _("Publish"), f"approve:{need.id}"),
+                    Button("need.review", _("Decline"), f"decline:{need.id}"),
+                ]
+            ],
+            Format.HTML,
         )
+
+    for coordinator in await coordinators(notifier.session):
+        await notifier.to_person(coordinator, render)
 
 
 @router.button("need.review", once=True)
