@@ -4,7 +4,8 @@ Foreign keys do much of it (roles, profile, memberships, offers, tickets, attend
 subscriptions: CASCADE; needs, events, organisations, votes, audit entries: SET NULL, which
 anonymises them). What refers to the person in other ways is found and removed here:
 
-- rows keyed by the platform user id (flow states, keyboards, the private chat, button tokens);
+- rows keyed by the platform user id (flow states, keyboards, the private chat, button tokens),
+  and options in other chats' numbered keyboards that stand for the person;
 - words and names inside other rows: outbox messages that carry the person's name, their
   platform id or a text they wrote (a report, a question to the team) are deleted, delivered
   or not, because the person is gone and so must be what they said;
@@ -59,6 +60,7 @@ async def forget(notifier: Notifier, person: Person) -> None:
     traces = await words_of(session, person)
     await _delete_keyed_rows(session, person)
     await _delete_outbox_traces(session, person, traces)
+    await _clean_keyboards(session, person, traces)
     await _anonymise_references(session, person)
     session.expunge(person)
     await session.execute(delete(Person).where(Person.id == person.id))
@@ -175,6 +177,27 @@ async def _delete_outbox_traces(session: AsyncSession, person: Person, traces: s
         found = [row.id for row in rows if _mentions(row.payload, traces)]
         if found:
             await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(found)))
+
+
+async def _clean_keyboards(session: AsyncSession, person: Person, traces: set[str]) -> None:
+    """Numbered keyboards in other chats (Matrix) keep each option's label, action and value:
+    options meant for the person, naming them, or standing for their id are emptied (not
+    removed, so that the other options keep the numbers their chat shows)."""
+    mine = str(person.id)
+    for keyboard in await session.scalars(select(Keyboard)):
+        entries = [list(entry) for entry in keyboard.buttons or ()]
+        changed = False
+        for entry in entries:
+            label, token, action, value, owner = entry[:5]
+            if (
+                owner == person.id
+                or (action in PERSON_VALUED_ACTIONS and value == mine)
+                or any(trace in label for trace in traces)
+            ):
+                entry[:] = ["", token, "", "", None, 1]
+                changed = True
+        if changed:
+            keyboard.buttons = entries
 
 
 def _mentions(payload: dict[str, Any], traces: set[str]) -> bool:

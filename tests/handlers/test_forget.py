@@ -156,3 +156,39 @@ async def test_delete_after_a_rich_life_leaves_no_trace(chat: Conversation, app:
         )
     assert need is not None and need.poster_person_id is None
     assert newcomer is not None and newcomer.id > zoe
+
+
+async def test_a_coordinators_numbered_keyboard_forgets_the_deleted_person(app: App) -> None:
+    """Without buttons (Matrix), the coordinator's last options are stored with their values:
+    "1 Unblock" stood for the person's id, and stops standing for it."""
+    from db.models import Keyboard
+
+    chat = Conversation(app, platform="console", inline_buttons=False)
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await chat.say("troll", "/start", lang="en")
+    await chat.say("troll", "English")
+    await chat.say("troll", "I agree")
+    troll = await chat_person_id(app, "troll")
+    async with app.session_factory() as session:
+        person = await session.get(Person, troll)
+        assert person is not None
+        person.blocked_at = app.services.clock()
+        await session.commit()
+    await chat.say("carla", "/admin")
+    await chat.say("carla", t("de", "Blocked people"))
+    await chat.say("troll", "/delete")
+    await chat.say("troll", "1")  # Yes, delete everything
+    async with app.session_factory() as session:
+        keyboards = list(await session.scalars(select(Keyboard)))
+    assert [k.chat_id for k in keyboards] == ["carla"]
+    assert all(entry[3] != str(troll) for entry in keyboards[0].buttons)
+    assert await scan(app, "Troll") == []
+    seen = await chat.say("carla", "1")
+    assert "Troll" not in seen[0].text
+
+
+async def chat_person_id(app: App, user: str) -> int:
+    async with app.session_factory() as session:
+        found = await session.scalar(select(Person.id).where(Person.platform_user_id == user))
+    assert found is not None
+    return found
