@@ -113,7 +113,8 @@ async def _drop(session: AsyncSession, row: object) -> None:
 
 def declined_text() -> str:
     return _(
-        "Understood. I have stored only that you declined, nothing else.\n"
+        "Understood. I have stored only that you declined and the language you chose, nothing "
+        "else.\n"
         "Without your consent I cannot sign you up as a volunteer, pass on your requests or "
         "send you offers and news. You can still read /help and /privacy.\n"
         "If you change your mind, send /start."

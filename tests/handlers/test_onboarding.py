@@ -88,7 +88,8 @@ async def test_declining_stores_nothing_but_the_refusal(app: App, inline_buttons
     seen = await choose("lee", t("uk", "No, thanks"))
     assert seen[-1].text == t(
         "uk",
-        "Understood. I have stored only that you declined, nothing else.\n"
+        "Understood. I have stored only that you declined and the language you chose, nothing "
+        "else.\n"
         "Without your consent I cannot sign you up as a volunteer, pass on your requests or "
         "send you offers and news. You can still read /help and /privacy.\n"
         "If you change your mind, send /start.",
