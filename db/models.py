@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -81,10 +82,16 @@ class OutboxStatus(enum.StrEnum):
 
 
 class Person(Base):
-    __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+    """Someone who wrote to the bot. Ids are never reused (AUTOINCREMENT on SQLite, an
+    identity on PostgreSQL): a deleted person's id must not lead to someone new."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    __tablename__ = "people"
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_user_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     platform_user_id: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(128))

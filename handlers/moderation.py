@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.context import Context, make_reply
-from bot.core.i18n import N_, _, format_number, isolate
+from bot.core.i18n import N_, _, format_number, isolate, ngettext
 from bot.core.router import Router
 from bot.core.types import Button, Reply
 from db.models import Person, PersonRole, Report, Role
@@ -20,6 +21,8 @@ router = Router("moderation")
 
 PERSON_ID = re.compile(r"^(telegram|matrix|console):(\S{1,255})$")
 MAX_REPORT = 1000
+#: Reports wake every coordinator: one person cannot flood them (or bury someone in reports).
+MAX_REPORTS_PER_HOUR = 5
 
 
 def name_of(person: Person | None) -> str:
@@ -57,6 +60,23 @@ async def report(ctx: Context) -> None:
                 "Please write what happened after /report, or reply to the message you "
                 "want to report with /report."
             )
+        )
+        return
+    since = ctx.services.clock() - timedelta(hours=1)
+    recent = await ctx.session.scalar(
+        select(func.count(Report.id)).where(
+            Report.reporter_person_id == ctx.person.id, Report.created_at > since
+        )
+    )
+    if (recent or 0) >= MAX_REPORTS_PER_HOUR:
+        ctx.reply(
+            ngettext(
+                "You have sent {count} report in the last hour. Please wait a while before "
+                "sending another; the coordinators look at every report.",
+                "You have sent {count} reports in the last hour. Please wait a while before "
+                "sending another; the coordinators look at every report.",
+                recent or 0,
+            ).format(count=recent)
         )
         return
     if len(text) > MAX_REPORT:

@@ -1,6 +1,9 @@
 """Data protection self-service: /mydata (everything stored, as JSON and in words), /delete
 (erase the person everywhere, keeping what they authored only anonymised), and the retention
-job that reminds inactive people and then deletes them."""
+job that reminds inactive people and then deletes them.
+
+What /mydata contains is in `handlers/mydata_export.py`; what /delete (and the retention
+deletion) removes is `handlers.forget.forget`, the one path for forgetting a person."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Context, make_reply
@@ -18,110 +21,14 @@ from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
 from bot.core.types import Attachment, Button, Reply
-from db.models import (
-    ButtonToken,
-    ChatRecord,
-    FlowState,
-    Keyboard,
-    Need,
-    Offer,
-    Organisation,
-    OrganisationMember,
-    OutboxMessage,
-    Person,
-    PollVote,
-    Report,
-    SurveyParticipation,
-    SurveyResponse,
-    VolunteerProfile,
-)
+from db.models import Person
+from handlers.forget import forget
+from handlers.mydata_export import collect
 from handlers.taxonomy import language_name, role_label
 
+__all__ = ["collect", "forget", "retention", "router", "summary"]
+
 router = Router("mydata")
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-async def collect(session: AsyncSession, person: Person) -> dict[str, Any]:
-    """Everything stored about one person, as plain data."""
-    data: dict[str, Any] = {
-        "person": {
-            "platform": person.platform,
-            "platform_user_id": person.platform_user_id,
-            "name": person.display_name,
-            "language": person.language,
-            "timezone": person.timezone,
-            "intent": person.intent,
-            "consent_version": person.consent_version,
-            "consent_at": _time(person.consent_at),
-            "consent_declined_at": _time(person.consent_declined_at),
-            "created_at": _time(person.created_at),
-            "last_seen_at": _time(person.last_seen_at),
-            "roles": sorted(r.role for r in person.roles),
-        },
-    }
-    profile = await session.get(VolunteerProfile, person.id)
-    if profile is not None:
-        data["volunteer_profile"] = {
-            "first_name": profile.first_name,
-            "district": profile.district,
-            "postcode": profile.postcode,
-            "activities": [a.activity for a in profile.activities],
-            "languages": {lang.language: lang.level for lang in profile.languages},
-            "availability_bits": profile.availability_bits,
-            "availability_kind": profile.availability_kind,
-            "max_offers_per_week": profile.max_offers_per_week,
-            "quiet_hours": [profile.quiet_start, profile.quiet_end],
-            "status": profile.status,
-        }
-    memberships = await session.execute(
-        select(Organisation.name, OrganisationMember.role, OrganisationMember.joined_at)
-        .join(Organisation, Organisation.id == OrganisationMember.organisation_id)
-        .where(OrganisationMember.person_id == person.id)
-    )
-    data["organisations"] = [
-        {"name": n, "role": r, "joined_at": _time(j)} for n, r, j in memberships
-    ]
-    data["needs_posted"] = [
-        {"id": n.id, "title": n.title, "status": n.status, "created_at": _time(n.created_at)}
-        for n in await session.scalars(select(Need).where(Need.poster_person_id == person.id))
-    ]
-    offers = await session.execute(
-        select(Offer, Need.title)
-        .join(Need, Need.id == Offer.need_id)
-        .where(Offer.volunteer_person_id == person.id)
-    )
-    data["offers"] = [
-        {"need": title, "status": o.status, "offered_at": _time(o.created_at)}
-        for o, title in offers
-    ]
-    data["conversations_in_progress"] = [
-        {"state": f.state, "answers": f.data}
-        for f in await session.scalars(
-            select(FlowState).where(
-                FlowState.platform == person.platform, FlowState.user_id == person.platform_user_id
-            )
-        )
-    ]
-    data["poll_votes"] = [
-        {"poll": v.poll_id, "option": v.option}
-        for v in await session.scalars(select(PollVote).where(PollVote.person_id == person.id))
-    ]
-    data["survey_answers"] = [
-        {"survey": r.survey_id, "answers": r.answers}
-        for r in await session.scalars(
-            select(SurveyResponse).where(SurveyResponse.person_id == person.id)
-        )
-    ]
-    data["reports_made"] = [
-        {"text": r.text, "created_at": _time(r.created_at)}
-        for r in await session.scalars(
-            select(Report).where(Report.reporter_person_id == person.id)
-        )
-    ]
-    return data
 
 
 def summary(data: dict[str, Any]) -> str:
@@ -144,29 +51,47 @@ def summary(data: dict[str, Any]) -> str:
                 version=p["consent_version"],
             )
         )
+    if p["blocked_at"]:
+        lines.append(
+            _("Blocked since {date}.").format(
+                date=format_date(datetime.fromisoformat(p["blocked_at"]))
+            )
+        )
+    if p["deleted_if_inactive_until"]:
+        lines.append(
+            _("If you do not use the bot until {date}, I will delete your data.").format(
+                date=format_date(datetime.fromisoformat(p["deleted_if_inactive_until"]))
+            )
+        )
     counts = [
         (_("Volunteer profile"), 1 if "volunteer_profile" in data else 0),
         (_("Organisations"), len(data["organisations"])),
         (_("Needs you posted"), len(data["needs_posted"])),
         (_("Offers to you"), len(data["offers"])),
+        (_("Questions to the team"), len(data["questions_to_the_team"])),
+        (_("Events you signed up for"), len(data["event_attendance"])),
         (_("Poll votes"), len(data["poll_votes"])),
-        (_("Survey answers"), len(data["survey_answers"])),
+        (_("Survey answers"), len(data["survey_answers"]) + len(data["survey_drafts"])),
+        (_("Reports you made"), len(data["reports_made"])),
+        (_("Reports about you"), len(data["reports_about_you"])),
     ]
     lines += [f"{label}: {format_number(count)}" for label, count in counts]
     lines += ["", _("The attached file contains all of it. To delete everything, send /delete.")]
     return "\n".join(lines)
 
 
-@router.command("mydata", N_("See everything stored about you"), needs_consent=False)
+@router.command(
+    "mydata", N_("See everything stored about you"), needs_consent=False, for_blocked=True
+)
 async def mydata(ctx: Context) -> None:
-    data = await collect(ctx.session, ctx.person)
+    data = await collect(ctx.session, ctx.person, ctx.settings.retention_days)
     content = json.dumps(data, ensure_ascii=False, indent=2).encode()
     ctx.reply(
         summary(data), attachment=Attachment("lotse-my-data.json", content, "application/json")
     )
 
 
-@router.command("delete", N_("Delete all your data"), needs_consent=False)
+@router.command("delete", N_("Delete all your data"), needs_consent=False, for_blocked=True)
 async def delete_command(ctx: Context) -> None:
     ctx.reply(
         _(
@@ -181,15 +106,12 @@ async def delete_command(ctx: Context) -> None:
     )
 
 
-@router.button("privacy.delete", needs_consent=False, once=True)
+@router.button("privacy.delete", needs_consent=False, once=True, for_blocked=True)
 async def delete_button(ctx: Context, value: str) -> None:
     if value != "confirm":
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
-    from handlers.offers import withdraw_all
-
-    await withdraw_all(ctx, ctx.person.id)
-    await erase(ctx.session, ctx.person)
+    await forget(ctx.notifier, ctx.person)
     ctx.reply(
         _(
             "Everything I had stored about you is deleted. If you write to me again, I "
@@ -198,60 +120,10 @@ async def delete_button(ctx: Context, value: str) -> None:
     )
 
 
-@router.button("privacy.keep", needs_consent=False)
+@router.button("privacy.keep", needs_consent=False, for_blocked=True)
 async def keep_button(ctx: Context, _value: str) -> None:
     ctx.person.retention_notified_at = None
     ctx.reply(_("Good, your data stays. Nothing has been deleted."))
-
-
-async def erase(session: AsyncSession, person: Person) -> None:
-    """Remove the person and their personal data from every table.
-
-    Foreign keys do most of it (roles, profile, memberships, offers, participations: CASCADE;
-    needs, organisations, votes, audit entries: SET NULL, which anonymises them). What is
-    keyed by platform ids rather than by the person is deleted here explicitly.
-    """
-    platform, user_id = person.platform, person.platform_user_id
-    await session.execute(
-        delete(FlowState).where(FlowState.platform == platform, FlowState.user_id == user_id)
-    )
-    await session.execute(
-        delete(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == user_id)
-    )
-    await session.execute(
-        delete(ButtonToken).where(
-            or_(
-                ButtonToken.person_id == person.id,
-                (ButtonToken.platform == platform) & (ButtonToken.chat_id == user_id),
-            )
-        )
-    )
-    await session.execute(
-        delete(OutboxMessage).where(
-            or_(
-                OutboxMessage.person_id == person.id,
-                (OutboxMessage.platform == platform) & (OutboxMessage.chat_id == user_id),
-            )
-        )
-    )
-    await session.execute(
-        delete(ChatRecord).where(
-            ChatRecord.platform == platform, ChatRecord.platform_chat_id == user_id
-        )
-    )
-    await session.execute(
-        update(ChatRecord)
-        .where(ChatRecord.platform == platform, ChatRecord.created_by == user_id)
-        .values(created_by=None)
-    )
-    await session.execute(delete(SurveyResponse).where(SurveyResponse.person_id == person.id))
-    await session.execute(
-        delete(SurveyParticipation).where(SurveyParticipation.person_id == person.id)
-    )
-    await session.execute(delete(Report).where(Report.reporter_person_id == person.id))
-    await session.execute(delete(Report).where(Report.reported_person_id == person.id))
-    session.expunge(person)
-    await session.execute(delete(Person).where(Person.id == person.id))
 
 
 def _reminder(deadline: datetime) -> Callable[[], Reply]:
@@ -293,7 +165,7 @@ async def retention(session: AsyncSession, services: Services, now: datetime) ->
         )
     )
     for person in to_delete:
-        await erase(session, person)
+        await forget(notifier, person)
     await session.commit()
     if notifier.queued:
         services.outbox_changed()

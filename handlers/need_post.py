@@ -531,7 +531,9 @@ async def publish_from_flow(ctx: Context) -> None:
         if link:
             ctx.reply(_("Share this need with this link: {link}").format(link=link))
     else:
-        await notify_coordinators_of_need(ctx.notifier, ctx.services, need)
+        await notify_coordinators_of_need(
+            ctx.notifier, ctx.services, need, not_a_member=bool(ctx.data.get("not_a_member"))
+        )
         ctx.reply(
             _(
                 "Thank you! A coordinator will check your need before it is published. "
@@ -544,6 +546,7 @@ async def publish_from_flow(ctx: Context) -> None:
 async def need_command(ctx: Context) -> None:
     """Start the need flow; a one-line description fills in what it can."""
     org_id: int | None = None
+    stranger = False
     if ctx.is_group:
         if ctx.chat.organisation_id is None:
             ctx.reply(
@@ -554,10 +557,17 @@ async def need_command(ctx: Context) -> None:
             )
             return
         org_id = ctx.chat.organisation_id
+        if not ctx.person.has_role(Role.COORDINATOR) and not await is_member(ctx, org_id):
+            # Anyone in the group may ask for help, but only members speak for the
+            # organisation: the need goes to review without its name, marked as such.
+            org_id = None
+            stranger = True
     else:
         organisation = await approved_membership(ctx, ctx.person)
         org_id = organisation.id if organisation else None
     data: dict[str, Any] = {"org_id": org_id}
+    if stranger:
+        data["not_a_member"] = True
     if ctx.incoming.args:
         data.update(prefill(ctx, ctx.incoming.args))
     await ctx.start_flow(NEED_FLOW, at=next_missing(data), **data)

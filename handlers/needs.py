@@ -292,11 +292,15 @@ async def needs_filter(ctx: Context, value: str) -> None:
     ctx.reply(question, forms.rows(buttons, 2))
 
 
+#: Needs a link never shows: not yet reviewed, or refused by a coordinator.
+UNLISTED = (NeedStatus.PENDING_REVIEW, NeedStatus.DECLINED)
+
+
 @router.deep_link("need")
 async def need_link(ctx: Context, argument: str) -> None:
     """A link to one need (shared in a group or a newsletter)."""
     need = await ctx.session.get(Need, int(argument)) if argument.isdigit() else None
-    if need is None or need.status == NeedStatus.PENDING_REVIEW:
+    if need is None or need.status in UNLISTED:
         ctx.reply(_("This need does not exist (any more)."))
         return
     organisation = (

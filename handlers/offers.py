@@ -160,26 +160,36 @@ async def coordinators(session: AsyncSession) -> list[Person]:
     )
 
 
-async def notify_coordinators_of_need(notifier: Notifier, services: Services, need: Need) -> None:
+async def notify_coordinators_of_need(
+    notifier: Notifier, services: Services, need: Need, *, not_a_member: bool = False
+) -> None:
+    """Ask the coordinators to review a need; `not_a_member`: posted in an organisation's
+    group by someone who does not belong to it, so the need carries no organisation."""
     organisation = (
         await notifier.session.get(Organisation, need.organisation_id)
         if need.organisation_id
         else None
     )
-    for coordinator in await coordinators(notifier.session):
-        await notifier.to_person(
-            coordinator,
-            lambda: make_reply(
-                _("A need is waiting for your review:") + "\n\n" + card(need, organisation),
+
+    def render() -> Reply:
+        text = _("A need is waiting for your review:")
+        if not_a_member:
+            text += "\n" + _(
+                "Posted in a linked group by someone who is not a member of its organisation."
+            )
+        return make_reply(
+            text + "\n\n" + card(need, organisation),
+            [
                 [
-                    [
-                        Button("need.review", _("Publish"), f"approve:{need.id}"),
-                        Button("need.review", _("Decline"), f"decline:{need.id}"),
-                    ]
-                ],
-                Format.HTML,
-            ),
+                    Button("need.review", _("Publish"), f"approve:{need.id}"),
+                    Button("need.review", _("Decline"), f"decline:{need.id}"),
+                ]
+            ],
+            Format.HTML,
         )
+
+    for coordinator in await coordinators(notifier.session):
+        await notifier.to_person(coordinator, render)
 
 
 @router.button("need.review", once=True)
@@ -495,33 +505,49 @@ async def offer_withdraw(ctx: Context, value: str) -> None:
 
 
 async def withdraw(ctx: Context, offer: Offer) -> None:
-    need = await ctx.session.get(Need, offer.need_id)
+    await release(ctx.notifier, offer, named=True)
+
+
+async def release(notifier: Notifier, offer: Offer, *, named: bool) -> None:
+    """The volunteer steps back: the need gets its place back, and whoever decides is told.
+
+    `named=False` when the volunteer is being forgotten: the notice must not carry a name
+    that /delete is about to erase everywhere else.
+    """
+    session, now = notifier.session, notifier.services.clock()
+    need = await session.get(Need, offer.need_id)
     was_accepted = offer.status == OfferStatus.ACCEPTED
     offer.status = OfferStatus.WITHDRAWN
-    offer.responded_at = ctx.services.clock()
+    offer.responded_at = now
     if need is None:
         return
     if was_accepted:
         need.helpers_count = max(0, need.helpers_count - 1)
-        if need.status == NeedStatus.FULL and need.until > ctx.services.clock():
+        if need.status == NeedStatus.FULL and need.until > now:
             need.status = NeedStatus.OPEN
             need.closed_at = None
-    profile = await ctx.session.get(VolunteerProfile, offer.volunteer_person_id)
-    name = profile.first_name if profile else "?"
+    profile = await session.get(VolunteerProfile, offer.volunteer_person_id) if named else None
+    name = profile.first_name if profile else None
     title = need.title
-    for decider in await decision_makers(ctx.session, need):
-        await ctx.send_to(
-            decider,
-            lambda: make_reply(
-                _("{name} can no longer help with “{title}”.").format(
-                    name=isolate(name), title=isolate(title)
-                )
-            ),
+
+    def render() -> Reply:
+        if name is None:
+            return make_reply(
+                _("A volunteer can no longer help with “{title}”.").format(title=isolate(title))
+            )
+        return make_reply(
+            _("{name} can no longer help with “{title}”.").format(
+                name=isolate(name), title=isolate(title)
+            )
         )
 
+    for decider in await decision_makers(session, need):
+        await notifier.to_person(decider, render)
 
-async def withdraw_all(ctx: Context, person_id: int) -> None:
-    offers = await ctx.session.scalars(
+
+async def withdraw_all(notifier: Notifier, person_id: int, *, named: bool = True) -> None:
+    """Every offer of one volunteer ends (they are deleted, or step back from everything)."""
+    offers = await notifier.session.scalars(
         select(Offer).where(
             Offer.volunteer_person_id == person_id,
             Offer.status.in_([OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.ACCEPTED]),
@@ -531,7 +557,7 @@ async def withdraw_all(ctx: Context, person_id: int) -> None:
         if offer.status == OfferStatus.OFFERED:
             offer.status = OfferStatus.WITHDRAWN
         else:
-            await withdraw(ctx, offer)
+            await release(notifier, offer, named=named)
 
 
 def _released_message(title: str, status: NeedStatus) -> Callable[[], Reply]:

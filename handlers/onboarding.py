@@ -27,6 +27,7 @@ from handlers.privacy import (
     NOTICE_VERSION,
     consent_buttons,
     declined_text,
+    keep_only_the_refusal,
     notice_text,
     record_consent,
 )
@@ -100,6 +101,8 @@ async def on_consent(ctx: Context, answer: Answer) -> str | None:
         return CONSENT_STATE
     record_consent(ctx, answer.value == "yes")
     if answer.value == "no":
+        await ctx.end_flow()
+        await keep_only_the_refusal(ctx)
         ctx.reply(declined_text())
         return END
     return INTENT_STATE

@@ -7,10 +7,14 @@ only the fact that the person declined, and explain what cannot work without con
 
 from __future__ import annotations
 
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.core.context import Context
 from bot.core.i18n import N_, _, isolate
 from bot.core.router import Router
 from bot.core.types import Button
+from db.models import ButtonToken
 
 #: Raise this whenever the notice below changes in substance: everyone is asked again.
 #: Version 2 (self-service): /mydata, /delete and the retention period.
@@ -69,26 +73,61 @@ def record_consent(ctx: Context, agreed: bool) -> None:
         if ctx.incoming.actor.display_name:
             person.display_name = ctx.incoming.actor.display_name[:128]
     else:
-        # Keep nothing but the refusal itself.
+        # Keep nothing but the refusal itself, and the language it was given in (so that
+        # the bot can still answer in it). The chat's rows go in `keep_only_the_refusal`.
         person.consent_version = None
         person.consent_at = None
         person.consent_declined_at = now
         person.display_name = None
-        person.language = None
         person.timezone = None
         person.intent = None
 
 
+async def keep_only_the_refusal(ctx: Context) -> None:
+    """After a refusal: forget the private chat, its buttons and its keyboard.
+
+    The person's row stays with the refusal, its date and the chosen language; the chat row
+    is made again, empty, if they ever write again.
+    """
+    chat = ctx.chat
+    if ctx.is_group:
+        return
+    await ctx.session.execute(
+        delete(ButtonToken).where(
+            ButtonToken.platform == chat.platform,
+            ButtonToken.chat_id == chat.platform_chat_id,
+        )
+    )
+    if ctx.keyboard is not None:
+        await _drop(ctx.session, ctx.keyboard)
+        ctx.keyboard = None
+    await _drop(ctx.session, chat)
+
+
+async def _drop(session: AsyncSession, row: object) -> None:
+    if row in session.new:
+        session.expunge(row)
+    elif row in session:
+        await session.delete(row)
+
+
 def declined_text() -> str:
     return _(
-        "Understood. I have stored only that you declined, nothing else.\n"
+        "Understood. I have stored only that you declined and the language you chose, nothing "
+        "else.\n"
         "Without your consent I cannot sign you up as a volunteer, pass on your requests or "
         "send you offers and news. You can still read /help and /privacy.\n"
         "If you change your mind, send /start."
     )
 
 
-@router.command("privacy", N_("Read the privacy notice"), in_groups=True, needs_consent=False)
+@router.command(
+    "privacy",
+    N_("Read the privacy notice"),
+    in_groups=True,
+    needs_consent=False,
+    for_blocked=True,
+)
 async def show_privacy(ctx: Context) -> None:
     """Show the notice; offer consent to those who have not given it."""
     text = notice_text(ctx.settings.network_name, ctx.settings.retention_days)
@@ -100,7 +139,7 @@ async def show_privacy(ctx: Context) -> None:
             + "\n\n"
             + _("You agreed on {date}.").format(date=format_datetime(ctx.person.consent_at))
         )
-    elif ctx.is_group:
+    elif ctx.is_group or ctx.person.blocked_at is not None:
         ctx.reply(text)
     else:
         ctx.reply(text, consent_buttons())
@@ -111,7 +150,7 @@ async def privacy_link(ctx: Context, _argument: str) -> None:
     await show_privacy(ctx)
 
 
-@router.button("privacy.show", needs_consent=False)
+@router.button("privacy.show", needs_consent=False, for_blocked=True)
 async def privacy_button(ctx: Context, _value: str) -> None:
     await show_privacy(ctx)
 
@@ -128,6 +167,7 @@ async def consent_button(ctx: Context, value: str) -> None:
     record_consent(ctx, value == "yes")
     if value == "no":
         await ctx.end_flow()
+        await keep_only_the_refusal(ctx)
         ctx.reply(declined_text())
         return
     ctx.reply(_("Thank you! Your consent is stored."))

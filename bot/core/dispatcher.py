@@ -201,14 +201,9 @@ class Dispatcher:
     async def _route(self, ctx: Context) -> None:
         incoming = ctx.incoming
         routes = self.services.routes
-        if ctx.person.blocked_at is not None:
+        if ctx.person.blocked_at is not None and not self._open_to_blocked(ctx):
             if incoming.event is None and not ctx.is_group:
-                ctx.reply(
-                    _(
-                        "You can no longer use this bot. If you think this is a mistake, "
-                        "please contact the coordinators of the network."
-                    )
-                )
+                self._refuse_blocked(ctx)
             return
         if incoming.button is not None:
             await self._press(ctx, incoming.button.token)
@@ -255,6 +250,33 @@ class Dispatcher:
             return  # people talking to each other in a group; not addressed to us
         await self.services.hooks.not_understood(ctx)
 
+    def _open_to_blocked(self, ctx: Context) -> bool:
+        """A blocked person may still see, delete and read about their data (GDPR Art. 15
+        and 17): commands and buttons marked `for_blocked`, in a private chat. Which button
+        was pressed is only known once its token is resolved; `_press` checks it there."""
+        incoming = ctx.incoming
+        if ctx.is_group or incoming.event is not None:
+            return False
+        if incoming.button is not None:
+            return True
+        command = self.services.routes.commands.get(incoming.command or "")
+        if command is not None:
+            return command.for_blocked
+        if not self.services.capabilities_of(ctx.platform).inline_buttons:
+            # a typed number or label may answer the buttons of /delete's question
+            text = clean_text(incoming.text or "")
+            return button_tokens.token_for_text(ctx.keyboard, text) is not None
+        return False
+
+    @staticmethod
+    def _refuse_blocked(ctx: Context) -> None:
+        ctx.reply(
+            _(
+                "You can no longer use this bot. If you think this is a mistake, "
+                "please contact the coordinators of the network."
+            )
+        )
+
     async def _command(self, ctx: Context, command: Command) -> None:
         if ctx.is_group and not command.in_groups:
             ctx.reply(_("Please use /{name} in a private chat with me.").format(name=command.name))
@@ -288,6 +310,10 @@ class Dispatcher:
             ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
             return
         routes = self.services.routes
+        action = routes.buttons.get(resolved.action)
+        if ctx.person.blocked_at is not None and (action is None or not action.for_blocked):
+            self._refuse_blocked(ctx)
+            return
         if resolved.action in routes.steps:
             if ctx.state != resolved.action:
                 ctx.notify(_("This question has already been answered or has expired."))
@@ -297,7 +323,6 @@ class Dispatcher:
             if ctx.state == resolved.action:
                 ctx.show_in_place()  # the same question again
             return
-        action = routes.buttons.get(resolved.action)
         if action is None:
             ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
             return

@@ -39,6 +39,8 @@ class Command:
     in_groups: bool = False
     needs_consent: bool = True
     listed: bool = True  # shown in /help and in the platform's command menu
+    #: open to blocked people too: seeing and deleting one's data is a right (GDPR Art. 15/17)
+    for_blocked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class ButtonAction:
     handler: ButtonHandler
     needs_consent: bool = True
     once: bool = False  # single use: a second press (or a replayed token) is refused
+    for_blocked: bool = False  # see Command.for_blocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +104,33 @@ class Router:
         in_groups: bool = False,
         needs_consent: bool = True,
         listed: bool = True,
+        for_blocked: bool = False,
     ) -> Callable[[CommandHandler], CommandHandler]:
         def register(handler: CommandHandler) -> CommandHandler:
             self.commands[name] = Command(
-                name, handler, description, in_private, in_groups, needs_consent, listed
+                name,
+                handler,
+                description,
+                in_private,
+                in_groups,
+                needs_consent,
+                listed,
+                for_blocked,
             )
             return handler
 
         return register
 
     def button(
-        self, action: str, *, needs_consent: bool = True, once: bool = False
+        self,
+        action: str,
+        *,
+        needs_consent: bool = True,
+        once: bool = False,
+        for_blocked: bool = False,
     ) -> Callable[[ButtonHandler], ButtonHandler]:
         def register(handler: ButtonHandler) -> ButtonHandler:
-            self.buttons[action] = ButtonAction(action, handler, needs_consent, once)
+            self.buttons[action] = ButtonAction(action, handler, needs_consent, once, for_blocked)
             return handler
 
         return register

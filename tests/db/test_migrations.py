@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from bot.app import App
 from db.models import Base
@@ -39,3 +42,68 @@ async def test_the_needs_listing_index_exists(app: App) -> None:
             query = "SELECT indexname FROM pg_indexes WHERE tablename = 'needs'"
         names = set((await connection.exec_driver_sql(query)).scalars())
     assert {"ix_needs_listing", "ix_needs_status_until"} <= names
+
+
+async def test_a_deleted_persons_id_is_never_given_again(app: App) -> None:
+    from sqlalchemy import delete
+
+    from db.models import Person
+
+    async with app.session_factory() as session:
+        first = Person(platform="fake", platform_user_id="first")
+        session.add(first)
+        await session.commit()
+        await session.execute(delete(Person).where(Person.id == first.id))
+        await session.commit()
+        second = Person(platform="fake", platform_user_id="second")
+        session.add(second)
+        await session.commit()
+    assert second.id > first.id
+
+
+async def test_the_upgrade_keeps_everyone_and_their_rows(tmp_path: Path) -> None:
+    """0009 changes how SQLite picks people's ids without touching what refers to them."""
+    from db.migrate import upgrade
+    from db.session import create_engine
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}")
+    try:
+        await upgrade(engine, "0007")
+        async with engine.begin() as conn:
+            for number in (1, 2, 3):
+                await conn.execute(
+                    text(
+                        "INSERT INTO people (id, platform, platform_user_id, created_at, "
+                        "last_seen_at) VALUES (:id, 'fake', :user, '2026-11-25 09:00:00', "
+                        "'2026-11-25 09:00:00')"
+                    ),
+                    {"id": number, "user": f"user{number}"},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO person_roles (person_id, role, granted_at) "
+                        "VALUES (:id, 'volunteer', '2026-11-25 09:00:00')"
+                    ),
+                    {"id": number},
+                )
+            await conn.execute(text("DELETE FROM people WHERE id = 3"))
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            roles = (await conn.execute(text("SELECT person_id FROM person_roles"))).scalars()
+            assert sorted(roles) == [1, 2]
+            await conn.execute(text("DELETE FROM people WHERE id = 2"))
+            await conn.execute(
+                text(
+                    "INSERT INTO people (platform, platform_user_id, created_at, last_seen_at) "
+                    "VALUES ('fake', 'new', '2026-11-25 09:00:00', '2026-11-25 09:00:00')"
+                )
+            )
+            new = (
+                await conn.execute(text("SELECT id FROM people WHERE platform_user_id = 'new'"))
+            ).scalar_one()
+            assert new == 3  # not 2; 3 was deleted before the upgrade, where SQLite forgot it
+            check = (await conn.execute(text("PRAGMA integrity_check"))).scalar_one()
+            assert check == "ok"
+            assert (await conn.execute(text("PRAGMA foreign_key_check"))).all() == []
+    finally:
+        await engine.dispose()

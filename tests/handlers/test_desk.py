@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.demo import load_demo
 from db.models import AuditEntry, Person
-from tests.support import Conversation, onboard, t, tn
+from tests.support import Clock, Conversation, onboard, t, tn
 
 ORG_INTENT = "I act for an initiative or organisation"
 
@@ -124,3 +124,32 @@ async def test_appointing_a_coordinator(chat: Conversation, app: App) -> None:
         await session.commit()
     seen = await chat.say("carla", "/appoint console:dana")
     assert seen[0].text == t("de", "{name} is now a coordinator.", name="Dana")
+
+
+async def test_reports_are_capped_per_person_and_hour(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await onboard(chat, "rita", "uk")
+    for number in range(5):
+        seen = await chat.say("rita", f"/report Problem number {number}")
+        assert seen[0].text == t(
+            "uk", "Thank you. The coordinators have been told and will look at it."
+        )
+    reports_to_carla = len(chat.messages("carla"))
+    seen = await chat.say("rita", "/report One more")
+    assert seen[0].text == tn(
+        "uk",
+        "You have sent {count} report in the last hour. Please wait a while before "
+        "sending another; the coordinators look at every report.",
+        "You have sent {count} reports in the last hour. Please wait a while before "
+        "sending another; the coordinators look at every report.",
+        5,
+        count=5,
+    )
+    assert len(chat.messages("carla")) == reports_to_carla  # nobody was woken
+    clock.advance(minutes=61)
+    seen = await chat.say("rita", "/report One more, an hour later")
+    assert seen[0].text == t(
+        "uk", "Thank you. The coordinators have been told and will look at it."
+    )

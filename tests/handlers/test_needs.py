@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.app import App
-from db.models import Need, Offer, Organisation, Person
+from db.models import FlowState, Need, Offer, Organisation, Person
 from handlers.taxonomy import availability_bits
 from tests.support import Clock, Conversation, make_volunteer, onboard, t, tn
 
@@ -409,3 +409,39 @@ async def test_a_page_of_needs_answered_by_number_where_there_are_no_buttons(app
         assert list(stored) == []
         offer = await session.scalar(select(Offer).join(Need).where(Need.title == second))
         assert offer is not None and offer.status == "interested"
+
+
+async def test_a_strangers_need_in_a_linked_group_does_not_speak_for_the_organisation(
+    chat: Conversation, app: App
+) -> None:
+    await coordinator(chat)
+    await register_organisation(chat, "anna", "de", "Willkommen Süd")
+    chat.admins.add(("#helfer", "anna"))
+    await chat.say("anna", "/linkgroup", group="helfer")
+    await onboard(chat, "sam", "en")  # in the group, but not a member of the initiative
+    await chat.say("sam", "/need Childcare during the moving day", group="helfer")
+    for label in ("Skip", "Done", "Altstadt", "Skip", "Flexible, by arrangement", "1"):
+        await chat.press("sam", label, group="helfer")
+    seen = await chat.press("sam", "2 weeks", group="helfer")
+    assert "Willkommen Süd" not in "\n".join(s.text for s in seen)  # the preview
+    seen = await chat.press("sam", "Publish", group="helfer")
+    assert seen[0].text.startswith("Thank you! A coordinator will check your need")
+    review = next(s for s in seen if s.chat_id == "carla")
+    assert (
+        t(
+            "de",
+            "Posted in a linked group by someone who is not a member of its organisation.",
+        )
+        in review.text
+    )
+    assert "Willkommen Süd" not in review.text
+    async with app.session_factory() as session:
+        need = await session.scalar(
+            select(Need).where(Need.title == "Childcare during the moving day")
+        )
+    assert need is not None and need.organisation_id is None and need.status == "pending_review"
+    # a member's need in the same group still carries the organisation's name
+    await chat.say("anna", "/need Begleitung zum Amt", group="helfer")
+    async with app.session_factory() as session:
+        flow = await session.scalar(select(FlowState).where(FlowState.user_id == "anna"))
+    assert flow is not None and flow.data["org_id"] is not None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, open_app
 from bot.core.i18n import RLM
-from db.models import FlowState, Person
+from db.models import ButtonToken, ChatRecord, FlowState, Keyboard, Person
 from tests.support import Conversation, t
 
 
@@ -78,25 +79,39 @@ async def test_first_language_comes_from_the_platform(chat: Conversation) -> Non
     assert t("de", "Which language would you like me to use?") in seen[0].text
 
 
-async def test_declining_stores_nothing_but_the_refusal(chat: Conversation, app: App) -> None:
+@pytest.mark.parametrize("inline_buttons", [True, False], ids=["buttons", "numbered"])
+async def test_declining_stores_nothing_but_the_refusal(app: App, inline_buttons: bool) -> None:
+    chat = Conversation(app, inline_buttons=inline_buttons)
+    choose = chat.press if inline_buttons else chat.say  # a tap, or the label typed back
     await chat.say("lee", "/start", lang="en")
-    await chat.press("lee", "English")
-    seen = await chat.press("lee", "No, thanks")
-    assert "stored only that you declined" in seen[-1].text
+    await choose("lee", "Українська")
+    seen = await choose("lee", t("uk", "No, thanks"))
+    assert seen[-1].text == t(
+        "uk",
+        "Understood. I have stored only that you declined and the language you chose, nothing "
+        "else.\n"
+        "Without your consent I cannot sign you up as a volunteer, pass on your requests or "
+        "send you offers and news. You can still read /help and /privacy.\n"
+        "If you change your mind, send /start.",
+    )
     lee = await person(app, "lee")
     assert lee.consent_declined_at is not None
     assert (lee.language, lee.display_name, lee.intent, lee.consent_version) == (
-        None,
+        "uk",  # the language the refusal was given in
         None,
         None,
         None,
     )
     async with app.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(FlowState)) == 0
-    # what needs consent asks for it again, and the person can still change their mind
+        for table in (FlowState, ChatRecord, Keyboard, ButtonToken):
+            count = select(func.count()).select_from(table)
+            assert await session.scalar(count) == 0, table.__tablename__
+    # what needs consent asks for it again, in their language, and they can change their mind
     seen = await chat.say("lee", "/menu")
-    assert "consent" in seen[0].text
-    await chat.press("lee", "I agree")
+    assert seen[0].text.startswith(
+        t("uk", "Before I can do that, I need your consent to store your data.")
+    )
+    await choose("lee", t("uk", "I agree"))
     assert (await person(app, "lee")).consent_version == 2
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import String, Text, inspect, select
 
 from bot.app import App
@@ -163,3 +164,58 @@ async def test_flooding_gets_one_polite_answer_then_silence(app: App) -> None:
     assert await chat.say("other", "/help", lang="de")  # others are not affected
     now[0] += 10
     assert (await chat.say("spam", "/help"))[0].text.startswith(t("de", "Here is what I can do:"))
+
+
+async def block(app: App, user: str) -> None:
+    """What a coordinator's "Block this person" does (tested in test_desk.py)."""
+    async with app.session_factory() as session:
+        person = await session.scalar(select(Person).where(Person.platform_user_id == user))
+        assert person is not None
+        person.blocked_at = app.services.clock()
+        await session.commit()
+
+
+@pytest.mark.parametrize("inline_buttons", [True, False], ids=["buttons", "numbered"])
+async def test_a_blocked_person_can_still_see_and_delete_their_data(
+    app: App, inline_buttons: bool
+) -> None:
+    """GDPR Art. 15 and 17 hold for blocked people too: /mydata, /privacy and /delete work,
+    everything else stays closed."""
+    chat = Conversation(app, inline_buttons=inline_buttons)
+    await onboard(chat, "carla", "de", ORG_INTENT)  # coordinator
+    await onboard(chat, "troll", "en")
+    await block(app, "troll")
+    refusal = t(
+        "en",
+        "You can no longer use this bot. If you think this is a "
+        "mistake, please contact the coordinators of the network.",
+    )
+    assert (await chat.say("troll", "/help"))[0].text == refusal
+    seen = await chat.say("troll", "/mydata")
+    assert seen[0].message.attachment is not None
+    data = json.loads(seen[0].message.attachment.content)
+    assert data["person"]["platform_user_id"] == "troll"
+    seen = await chat.say("troll", "/privacy")
+    assert seen[0].text.startswith(t("en", "Privacy notice (version {version})", version=2))
+    seen = await chat.say("troll", "/delete")
+    assert seen[0].buttons == ["Yes, delete everything", "No, keep my data"]
+    if inline_buttons:
+        seen = await chat.press("troll", "Yes, delete everything")
+    else:
+        seen = await chat.say("troll", "1")
+    assert seen[0].text.startswith("Everything I had stored about you is deleted.")
+    async with app.session_factory() as session:
+        people = set(await session.scalars(select(Person.platform_user_id)))
+    assert people == {"carla"}
+
+
+async def test_a_blocked_person_cannot_press_other_buttons(chat: Conversation, app: App) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await chat.say("troll", "/start", lang="en")
+    await chat.press("troll", "English")  # the consent question is still open
+    await block(app, "troll")
+    seen = await chat.press("troll", "I agree")
+    assert seen[0].text.startswith("You can no longer use this bot.")
+    async with app.session_factory() as session:
+        troll = await session.scalar(select(Person).where(Person.platform_user_id == "troll"))
+        assert troll is not None and troll.consent_at is None

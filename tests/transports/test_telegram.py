@@ -4,6 +4,7 @@ checks every request against the official API description."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bot.core.i18n import SHIPPED_LANGUAGES
 from bot.core.types import OutgoingMessage
@@ -291,3 +292,47 @@ async def test_paging_through_needs_turns_the_page_in_place(
     await bot_api.wait_for(lambda: second in page.text)
     assert t("de", "Previous") in [label for label, _ in page.buttons]
     assert len(bot_api.sent_to(OLENA)) == before
+
+
+async def test_a_link_never_shows_a_need_that_is_not_public(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    """A need waiting for review or declined by a coordinator stays private, even to someone
+    who guesses its link."""
+    from db.models import Need
+
+    now = telegram.app.services.clock()
+    ids = {}
+    async with telegram.app.session_factory() as session:
+        for status in ("pending_review", "declined", "open"):
+            need = Need(
+                title=f"Umzugshilfe ({status})",
+                description="Bei Familie K. in der Lindenstraße 3, Erdgeschoss",
+                activity="accompany_authorities",
+                when_kind="flexible",
+                until=now + timedelta(days=14),
+                status=status,
+            )
+            session.add(need)
+            await session.flush()
+            ids[status] = need.id
+        await session.commit()
+    bot_api.says(900, "/start", language="en")  # 900 is a coordinator here
+    [welcome] = await bot_api.wait_sent(900)
+    bot_api.presses(900, welcome, "English", language="en")
+    notice = (await bot_api.wait_sent(900, 2))[1]
+    bot_api.presses(900, notice, "I agree", language="en")
+    intent = (await bot_api.wait_sent(900, 3))[2]
+    bot_api.presses(900, intent, "I want to volunteer", language="en")
+    await bot_api.wait_for(
+        lambda: any(s.text.startswith("What would you") for s in bot_api.sent_to(900))
+    )
+    for status in ("pending_review", "declined", "open"):
+        before = len(bot_api.sent_to(900))
+        bot_api.says(900, f"/start need_{ids[status]}", language="en")
+        shown = (await bot_api.wait_sent(900, before + 1))[before]
+        if status == "open":
+            assert "Umzugshilfe (open)" in shown.text
+        else:
+            assert shown.text == "This need does not exist (any more)."
+            assert "Lindenstraße" not in shown.text
