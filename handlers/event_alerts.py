@@ -45,6 +45,9 @@ from handlers.events import (
 )
 
 REMINDERS = {"day": timedelta(hours=24), "hour": timedelta(hours=1)}
+#: How late a reminder may still go out. After downtime, one whose moment has passed by more
+#: is skipped: "tomorrow" an hour before the start, or "in one hour" at the door, misleads.
+REMINDER_GRACE = {"day": timedelta(hours=2), "hour": timedelta(minutes=15)}
 
 
 async def claim_alert(session: AsyncSession, key: str, now: datetime) -> bool:
@@ -220,10 +223,14 @@ async def remind(
         or event.status != EventStatus.PUBLISHED
         or occurrence <= now
         or kind not in REMINDERS
+        or occurrence not in occurrences(event, occurrence, occurrence)
     ):
-        return 0  # cancelled, or the event has begun: a late reminder helps nobody
-    if occurrence - REMINDERS[kind] > now + timedelta(minutes=1):
+        return 0  # cancelled, moved, or begun: a late reminder helps nobody
+    due = occurrence - REMINDERS[kind]
+    if due > now + timedelta(minutes=1):
         return 0  # not yet due
+    if now > due + REMINDER_GRACE[kind]:
+        return 0  # its moment passed while the bot was down
     if not await claim_alert(session, f"remind:{event.id}:{key}:{kind}", now):
         return 0
     notifier = Notifier(session, services)

@@ -147,6 +147,34 @@ async def test_announcement_reminders_and_cancellation(
     assert chat.last("samira").text.startswith(t("ar", "This event has been cancelled:"))
 
 
+async def test_after_downtime_a_reminder_whose_moment_has_passed_is_skipped(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    await setup(chat)
+    await publish_event(chat, capacity="none")  # 1 December, 18:00 in Berlin (17:00 UTC)
+    await chat.press("carla", t("de", "Publish"))
+    await chat.press("dirk", t("de", "I'll come"))
+    # the bot was down from the evening before until 90 minutes before the start
+    clock.now = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 0
+    async with app.session_factory() as session:
+        event = await session.scalar(select(Event))
+        assert event is not None
+        late_job = await remind(session, app.services, event.id, "20261201T1700", "day", clock())
+        assert late_job == 0  # the stored job that fired late says nothing either
+    await chat.sender.drain()
+    assert not any(
+        s.text.startswith(t("de", "Reminder: tomorrow")) for s in chat.messages("dirk")
+    )
+    # the hour reminder, at its time, still goes out
+    clock.now = datetime(2026, 12, 1, 16, 5, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 1
+    await chat.sender.drain()
+    assert chat.last("dirk").text.startswith(t("de", "Reminder: in one hour"))
+
+
 async def test_weekly_digest_in_three_languages(
     chat: Conversation, app: App, clock: Clock
 ) -> None:
