@@ -164,9 +164,7 @@ async def test_after_downtime_a_reminder_whose_moment_has_passed_is_skipped(
         late_job = await remind(session, app.services, event.id, "20261201T1700", "day", clock())
         assert late_job == 0  # the stored job that fired late says nothing either
     await chat.sender.drain()
-    assert not any(
-        s.text.startswith(t("de", "Reminder: tomorrow")) for s in chat.messages("dirk")
-    )
+    assert not any(s.text.startswith(t("de", "Reminder: tomorrow")) for s in chat.messages("dirk"))
     # the hour reminder, at its time, still goes out
     clock.now = datetime(2026, 12, 1, 16, 5, tzinfo=UTC)
     async with app.session_factory() as session:
