@@ -184,10 +184,7 @@ async def delete_button(ctx: Context, value: str) -> None:
     if value != "confirm":
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
-    from handlers.offers import withdraw_all
-
-    await withdraw_all(ctx, ctx.person.id)
-    await erase(ctx.session, ctx.person)
+    await forget(ctx.notifier, ctx.person)
     ctx.reply(
         _(
             "Everything I had stored about you is deleted. If you write to me again, I "
@@ -200,6 +197,16 @@ async def delete_button(ctx: Context, value: str) -> None:
 async def keep_button(ctx: Context, _value: str) -> None:
     ctx.person.retention_notified_at = None
     ctx.reply(_("Good, your data stays. Nothing has been deleted."))
+
+
+async def forget(notifier: Notifier, person: Person) -> None:
+    """Delete a person as /delete promises: their offers are withdrawn first (a full need
+    reopens, its organisers are told), then every trace is erased. The retention job uses
+    the same path, so an inactive person is forgotten exactly like one who asked."""
+    from handlers.offers import withdraw_all
+
+    await withdraw_all(notifier, person.id)
+    await erase(notifier.session, person)
 
 
 async def erase(session: AsyncSession, person: Person) -> None:
@@ -291,7 +298,7 @@ async def retention(session: AsyncSession, services: Services, now: datetime) ->
         )
     )
     for person in to_delete:
-        await erase(session, person)
+        await forget(notifier, person)
     await session.commit()
     if notifier.queued:
         services.outbox_changed()

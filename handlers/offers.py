@@ -490,27 +490,31 @@ async def offer_withdraw(ctx: Context, value: str) -> None:
     if offer.status not in (OfferStatus.INTERESTED, OfferStatus.ACCEPTED):
         ctx.reply(_("There is nothing to withdraw."))
         return
-    await withdraw(ctx, offer)
+    await withdraw(ctx.notifier, offer)
     ctx.reply(_("You have withdrawn. Thank you for letting them know."))
 
 
-async def withdraw(ctx: Context, offer: Offer) -> None:
-    need = await ctx.session.get(Need, offer.need_id)
+async def withdraw(notifier: Notifier, offer: Offer) -> None:
+    """The volunteer steps back: an accepted place is freed (a full need reopens) and whoever
+    decides on the need is told. Takes a notifier, not a context, so that the retention job
+    can withdraw for people it deletes just as /delete does."""
+    session, now = notifier.session, notifier.services.clock()
+    need = await session.get(Need, offer.need_id)
     was_accepted = offer.status == OfferStatus.ACCEPTED
     offer.status = OfferStatus.WITHDRAWN
-    offer.responded_at = ctx.services.clock()
+    offer.responded_at = now
     if need is None:
         return
     if was_accepted:
         need.helpers_count = max(0, need.helpers_count - 1)
-        if need.status == NeedStatus.FULL and need.until > ctx.services.clock():
+        if need.status == NeedStatus.FULL and need.until > now:
             need.status = NeedStatus.OPEN
             need.closed_at = None
-    profile = await ctx.session.get(VolunteerProfile, offer.volunteer_person_id)
+    profile = await session.get(VolunteerProfile, offer.volunteer_person_id)
     name = profile.first_name if profile else "?"
     title = need.title
-    for decider in await decision_makers(ctx.session, need):
-        await ctx.send_to(
+    for decider in await decision_makers(session, need):
+        await notifier.to_person(
             decider,
             lambda: make_reply(
                 _("{name} can no longer help with “{title}”.").format(
@@ -520,8 +524,9 @@ async def withdraw(ctx: Context, offer: Offer) -> None:
         )
 
 
-async def withdraw_all(ctx: Context, person_id: int) -> None:
-    offers = await ctx.session.scalars(
+async def withdraw_all(notifier: Notifier, person_id: int) -> None:
+    """Withdraw every open offer of one volunteer (profile deleted, /delete, retention)."""
+    offers = await notifier.session.scalars(
         select(Offer).where(
             Offer.volunteer_person_id == person_id,
             Offer.status.in_([OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.ACCEPTED]),
@@ -531,7 +536,7 @@ async def withdraw_all(ctx: Context, person_id: int) -> None:
         if offer.status == OfferStatus.OFFERED:
             offer.status = OfferStatus.WITHDRAWN
         else:
-            await withdraw(ctx, offer)
+            await withdraw(notifier, offer)
 
 
 def _released_message(title: str, status: NeedStatus) -> Callable[[], Reply]:

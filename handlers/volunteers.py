@@ -537,7 +537,7 @@ async def delete_button(ctx: Context, value: str) -> None:
         return
     from handlers.offers import withdraw_all
 
-    await withdraw_all(ctx, ctx.person.id)
+    await withdraw_all(ctx.notifier, ctx.person.id)
     await ctx.session.delete(profile)
     for role in [r for r in ctx.person.roles if r.role == Role.VOLUNTEER]:
         ctx.person.roles.remove(role)
