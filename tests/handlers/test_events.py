@@ -13,7 +13,7 @@ from bot.app import App, open_app
 from bot.config import Settings
 from bot.core.outbox import OutboxSender
 from bot.core.types import OutgoingMessage
-from db.models import Event, OutboxMessage, Person, Subscription
+from db.models import Attendance, Event, OutboxMessage, Person, Subscription
 from handlers.event_alerts import remind, send_digests, upkeep
 from tests.support import Clock, Conversation, onboard, t, tn
 
@@ -171,6 +171,50 @@ async def test_after_downtime_a_reminder_whose_moment_has_passed_is_skipped(
         assert (await upkeep(session, app.services, clock()))["reminded"] == 1
     await chat.sender.drain()
     assert chat.last("dirk").text.startswith(t("de", "Reminder: in one hour"))
+
+
+async def test_moving_an_event_moves_registrations_and_reminders(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    from bot import scheduler as scheduling
+
+    jobs = scheduling.create_scheduler(app)
+    jobs.start(paused=True)
+    app.services.scheduler = jobs
+    try:
+        await setup(chat)
+        await publish_event(chat, capacity="none")  # Tuesday 1 December, 18:00 in Berlin
+        await chat.press("carla", t("de", "Publish"))
+        await chat.press("dirk", t("de", "I'll come"))
+        await chat.press("samira", t("ar", "Remind me"))
+        # Carla moves it to Thursday, 3 December, same time
+        await chat.say("carla", "/events")
+        await chat.press("carla", t("de", "Change"))
+        await chat.press("carla", t("de", "Date and time"))
+        await chat.say("carla", "03.12.2026 18:00")
+        await chat.say("carla", "20:00")
+        await chat.press("carla", t("de", "Save"))
+        assert chat.last("dirk").text.startswith(t("de", "This event has changed:"))
+        assert "Do., 3. Dez. 2026, 18:00" in chat.last("dirk").text
+        async with app.session_factory() as session:
+            registered = {
+                (a.person_id, a.occurrence) for a in await session.scalars(select(Attendance))
+            }
+        thursday = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+        assert {occurrence for _person, occurrence in registered} == {thursday}
+        assert len(registered) == 2
+        reminders = sorted(job.id.split(":", 2)[2] for job in jobs.get_jobs())
+        assert [r for r in reminders if "T" in r] == ["20261203T1700:day", "20261203T1700:hour"]
+    finally:
+        app.services.scheduler = None
+        jobs.shutdown(wait=False)
+    # the day before the old date nobody is reminded; the day before the new one, both are
+    clock.now = datetime(2026, 11, 30, 17, 5, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 0
+    clock.now = datetime(2026, 12, 2, 17, 5, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 2
 
 
 async def test_weekly_digest_in_three_languages(
