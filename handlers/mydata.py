@@ -21,6 +21,7 @@ from bot.core.types import Attachment, Button, Reply
 from db.models import (
     ButtonToken,
     ChatRecord,
+    FloodBucket,
     FlowState,
     Keyboard,
     Need,
@@ -206,6 +207,12 @@ async def forget(notifier: Notifier, person: Person) -> None:
     from handlers.offers import withdraw_all
 
     await withdraw_all(notifier, person.id)
+    await notifier.session.execute(  # the flood counter knows the platform id too
+        delete(FloodBucket).where(
+            FloodBucket.platform == person.platform,
+            FloodBucket.user_id == person.platform_user_id,
+        )
+    )
     await erase(notifier.session, person)
 
 
