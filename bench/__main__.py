@@ -14,7 +14,7 @@ import os
 import platform
 import tempfile
 
-from bench import matching, memory, telegram_broadcast, telegram_updates, updates
+from bench import flood, matching, memory, telegram_broadcast, telegram_updates, updates
 
 
 def machine() -> str:
@@ -82,6 +82,31 @@ def main() -> None:
             "≥ 27/s, 0 x 429, 0 lost, 0 twice",
         )
     )
+    ordered, scan = flood.in_memory("ordered", 100_000), flood.in_memory("scan", 100_000)
+    rows.append(
+        (
+            "Flood limiter in memory, 100k senders, per message (before: full scan)",
+            f"{ordered['us_per_message']:.1f} µs (before {scan['us_per_message']:.0f} µs)",
+            "< 50 µs",
+        )
+    )
+    shared = asyncio.run(flood.shared(sqlite, 100_000))
+    rows.append(
+        (
+            "Flood limiter, shared table of 100k buckets, SQLite",
+            f"p50 {shared['p50_ms']:.2f} ms, p99 {shared['p99_ms']:.2f} ms",
+            "–",
+        )
+    )
+    if args.postgres:
+        shared = asyncio.run(flood.shared(args.postgres, 100_000))
+        rows.append(
+            (
+                "Flood limiter, shared table of 100k buckets, PostgreSQL",
+                f"p50 {shared['p50_ms']:.2f} ms, p99 {shared['p99_ms']:.2f} ms",
+                "–",
+            )
+        )
     result = asyncio.run(memory.measure())
     rows.append(
         ("Peak RSS of lotse run with that data", f"{result['peak_rss_mb']:.0f} MB", "< 250 MB")

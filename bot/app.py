@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import check_catalogs
-from bot.core.ratelimit import RateLimiter
+from bot.core.ratelimit import limiter_for
 from bot.core.router import RouteTable
 from bot.core.services import Hooks, Services
 from db.migrate import upgrade
@@ -75,5 +75,5 @@ async def open_app(
         hooks=build_hooks(),
         clock=clock,
     )
-    limiter = RateLimiter(capacity=settings.flood_burst)
+    limiter = limiter_for(engine, settings.flood_burst)
     return App(settings, engine, session_factory, services, Dispatcher(services, limiter))

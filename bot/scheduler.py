@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine, make_url
@@ -144,28 +150,39 @@ async def referral_upkeep() -> None:
         logger.info("referral: %s tickets reminded, %s entries to confirm", reminded, asked)
 
 
+def _jobs(scheduler: AsyncIOScheduler) -> list[tuple[Callable[[], Any], str, BaseTrigger]]:
+    """The periodic jobs: function, id and trigger (in the network's time zone)."""
+    zone = scheduler.timezone
+    return [
+        (housekeeping, "housekeeping", CronTrigger(hour=4, minute=17, timezone=zone)),
+        (needs_upkeep, "needs_upkeep", IntervalTrigger(minutes=10, timezone=zone)),
+        (close_polls, "close_polls", IntervalTrigger(minutes=5, timezone=zone)),
+        (events_upkeep, "events_upkeep", IntervalTrigger(minutes=5, timezone=zone)),
+        (referral_upkeep, "referral_upkeep", IntervalTrigger(hours=1, timezone=zone)),
+        (privacy_retention, "privacy_retention", CronTrigger(hour=3, minute=41, timezone=zone)),
+    ]
+
+
+def _same_schedule(stored: BaseTrigger, wanted: BaseTrigger) -> bool:
+    if isinstance(stored, IntervalTrigger) and isinstance(wanted, IntervalTrigger):
+        return stored.interval == wanted.interval
+    return repr(stored) == repr(wanted)
+
+
 def install_jobs(scheduler: AsyncIOScheduler) -> None:
-    scheduler.add_job(
-        housekeeping, "cron", hour=4, minute=17, id="housekeeping", replace_existing=True
-    )
-    scheduler.add_job(
-        needs_upkeep, "interval", minutes=10, id="needs_upkeep", replace_existing=True
-    )
-    scheduler.add_job(close_polls, "interval", minutes=5, id="close_polls", replace_existing=True)
-    scheduler.add_job(
-        events_upkeep, "interval", minutes=5, id="events_upkeep", replace_existing=True
-    )
-    scheduler.add_job(
-        referral_upkeep, "interval", hours=1, id="referral_upkeep", replace_existing=True
-    )
-    scheduler.add_job(
-        privacy_retention,
-        "cron",
-        hour=3,
-        minute=41,
-        id="privacy_retention",
-        replace_existing=True,
-    )
+    """Add the periodic jobs to a started (possibly paused) scheduler.
+
+    A job already stored with the same schedule keeps its next run time: replacing it would
+    move a run that fell due while the bot was down to the next day, and it would never run
+    within its grace time. Only a changed schedule is replaced.
+    """
+    if scheduler.state == STATE_STOPPED:
+        raise RuntimeError("start the scheduler (paused) before installing jobs")
+    for func, job_id, trigger in _jobs(scheduler):
+        stored = scheduler.get_job(job_id)
+        if stored is not None and _same_schedule(stored.trigger, trigger):
+            continue
+        scheduler.add_job(func, trigger, id=job_id, replace_existing=True)
 
 
 async def run_scheduler(app: App, stop: asyncio.Event) -> None:
@@ -180,8 +197,9 @@ async def run_scheduler(app: App, stop: asyncio.Event) -> None:
             if not await leadership.acquire(stop):
                 return
             scheduler = create_scheduler(app)
+            scheduler.start(paused=True)
             install_jobs(scheduler)
-            scheduler.start()
+            scheduler.resume()  # jobs due while the bot was down run now, within their grace
             app.services.scheduler = scheduler
             try:
                 await leadership.watch(stop)

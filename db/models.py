@@ -726,3 +726,18 @@ class TicketMessage(Base):
 
 
 import db.directory  # noqa: E402, F401  (the referral directory shares this metadata)
+
+
+class FloodBucket(Base):
+    """One sender's flood-limiter token bucket, in the database so that every process on
+    PostgreSQL counts the same messages (see bot.core.ratelimit.SharedRateLimiter)."""
+
+    __tablename__ = "flood_buckets"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tokens: Mapped[float]
+    #: Seconds since the epoch (all processes share the wall clock, not a monotonic one).
+    updated: Mapped[float] = mapped_column(index=True)
+    #: The last verdict: 0 ok, 1 warned, 2 dropped (so one upsert can tell warn from drop).
+    verdict: Mapped[int] = mapped_column(default=0)

@@ -9,7 +9,7 @@ transaction as the event, so a crash can only lose or keep both.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -45,6 +45,9 @@ from handlers.events import (
 )
 
 REMINDERS = {"day": timedelta(hours=24), "hour": timedelta(hours=1)}
+#: How late a reminder may still go out. After downtime, one whose moment has passed by more
+#: is skipped: "tomorrow" an hour before the start, or "in one hour" at the door, misleads.
+REMINDER_GRACE = {"day": timedelta(hours=2), "hour": timedelta(minutes=15)}
 
 
 async def claim_alert(session: AsyncSession, key: str, now: datetime) -> bool:
@@ -185,6 +188,66 @@ async def notify_change(
     return len(told)
 
 
+def _shifted(occurrence: datetime, before: Event, event: Event) -> datetime:
+    """Where an occurrence of the event as it was lands now: moved by the change of the first
+    start in local wall-clock time, so a weekly event keeps its weekday across DST."""
+    old_zone, new_zone = ZoneInfo(before.timezone), ZoneInfo(event.timezone)
+    shift = event.starts_at.astimezone(new_zone).replace(
+        tzinfo=None
+    ) - before.starts_at.astimezone(old_zone).replace(tzinfo=None)
+    local = occurrence.astimezone(old_zone).replace(tzinfo=None) + shift
+    return local.replace(tzinfo=new_zone).astimezone(UTC)
+
+
+async def reschedule(
+    session: AsyncSession, services: Services, event: Event, before: Event, now: datetime
+) -> int:
+    """After an event moved (time, time zone or repetition changed): registrations for
+    upcoming occurrences move with it, those that match no new occurrence are dropped, and
+    the old occurrence's reminder jobs go. Returns how many registrations were dropped."""
+    fields = ("starts_at", "ends_at", "timezone", "repeat", "repeat_until")
+    if all(getattr(before, f) == getattr(event, f) for f in fields):
+        return 0
+    rows = list(
+        await session.scalars(
+            select(Attendance).where(
+                Attendance.event_id == event.id, Attendance.occurrence >= now - duration(before)
+            )
+        )
+    )
+    moved: dict[tuple[int, datetime], Attendance] = {}
+    dropped = 0
+    for row in rows:
+        await session.delete(row)
+        target = _shifted(row.occurrence, before, event)
+        if target not in occurrences(event, target, target) or target + duration(event) <= now:
+            dropped += 1
+            continue
+        same = moved.get((row.person_id, target))
+        if same is not None:  # two old registrations land on one occurrence: keep one
+            same.coming, same.remind = same.coming or row.coming, same.remind or row.remind
+            dropped += 1
+            continue
+        moved[(row.person_id, target)] = Attendance(
+            event_id=event.id,
+            person_id=row.person_id,
+            occurrence=target,
+            coming=row.coming,
+            remind=row.remind,
+            created_at=row.created_at,
+        )
+    await session.flush()  # the old rows go before the new ones meet the unique constraint
+    session.add_all(moved.values())
+    await session.flush()
+    old_next, new_next = next_occurrence(before, now), next_occurrence(event, now)
+    if old_next is not None and old_next != new_next:
+        for kind in REMINDERS:
+            services.remove_job_after_commit(
+                f"remind:{event.id}:{occurrence_key(old_next)}:{kind}"
+            )
+    return dropped
+
+
 def schedule_reminders(services: Services, event: Event, now: datetime) -> None:
     """Put the next occurrence's reminders into the persistent job store (if it runs here);
     the periodic upkeep covers whatever is not scheduled."""
@@ -220,10 +283,14 @@ async def remind(
         or event.status != EventStatus.PUBLISHED
         or occurrence <= now
         or kind not in REMINDERS
+        or occurrence not in occurrences(event, occurrence, occurrence)
     ):
-        return 0  # cancelled, or the event has begun: a late reminder helps nobody
-    if occurrence - REMINDERS[kind] > now + timedelta(minutes=1):
+        return 0  # cancelled, moved, or begun: a late reminder helps nobody
+    due = occurrence - REMINDERS[kind]
+    if due > now + timedelta(minutes=1):
         return 0  # not yet due
+    if now > due + REMINDER_GRACE[kind]:
+        return 0  # its moment passed while the bot was down
     if not await claim_alert(session, f"remind:{event.id}:{key}:{kind}", now):
         return 0
     notifier = Notifier(session, services)

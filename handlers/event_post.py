@@ -344,7 +344,7 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
     step = forms.preview_answer(ctx, answer, state=PREVIEW, edit=EDIT, cancelled=cancelled)
     if step != forms.PUBLISH:
         return step
-    from handlers.event_alerts import announce, notify_change
+    from handlers.event_alerts import announce, notify_change, reschedule
 
     now = _now(ctx)
     if ctx.data.get("event_id"):
@@ -352,9 +352,17 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
         if event is None or event.status != EventStatus.PUBLISHED:
             ctx.reply(_("This event has been cancelled."))
             return END
+        before = Event(
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            timezone=event.timezone,
+            repeat=event.repeat,
+            repeat_until=event.repeat_until,
+        )
         apply(event, ctx.data)
         event.updated_at = now
         audit(ctx, "event.change", f"event:{event.id}")
+        await reschedule(ctx.session, ctx.services, event, before, now)
         count = await notify_change(ctx.notifier, ctx.services, event, cancelled=False)
         ctx.reply(
             ngettext(

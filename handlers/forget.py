@@ -13,7 +13,7 @@ anonymises them). What refers to the person in other ways is found and removed h
   anonymous, so a decision keeps its count and the audit log its action.
 
 Needs the person posted stay without their name, as the privacy notice says. Person ids are
-never reused (see migration 0010), so nothing left behind can ever point at someone new.
+never reused (see migration 0009), so nothing left behind can ever point at someone new.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from db.models import (
     AuditEntry,
     ButtonToken,
     ChatRecord,
+    FloodBucket,
     FlowState,
     Keyboard,
     OutboxMessage,
@@ -115,6 +116,9 @@ async def _delete_keyed_rows(session: AsyncSession, person: Person) -> None:
     )
     await session.execute(
         delete(Keyboard).where(Keyboard.platform == platform, Keyboard.chat_id == user_id)
+    )
+    await session.execute(  # the flood counter knows the platform id too
+        delete(FloodBucket).where(FloodBucket.platform == platform, FloodBucket.user_id == user_id)
     )
     await session.execute(
         delete(ButtonToken).where(

@@ -21,7 +21,7 @@ from bot.core.context import Context, make_reply
 from bot.core.flow import Answer
 from bot.core.i18n import _, is_rtl, resolve_language, set_locale
 from bot.core.loading import UpdateRows, load_update_rows
-from bot.core.ratelimit import RateLimiter
+from bot.core.ratelimit import FloodLimiter, RateLimiter
 from bot.core.router import Command
 from bot.core.services import Services
 from bot.core.types import ChatKind, Handled, Incoming, OutgoingMessage, Reply
@@ -53,9 +53,9 @@ def clean_text(text: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, services: Services, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, services: Services, limiter: FloodLimiter | None = None) -> None:
         self.services = services
-        self.limiter = limiter or RateLimiter()
+        self.limiter: FloodLimiter = limiter if limiter is not None else RateLimiter()
         #: Local, trusted transports (the terminal chat) are not flood-limited.
         self.unlimited_platforms: set[str] = set()
 
@@ -65,7 +65,7 @@ class Dispatcher:
         verdict = (
             "ok"
             if incoming.actor.platform in self.unlimited_platforms
-            else self.limiter.check(incoming.actor.platform, incoming.actor.user_id)
+            else await self.limiter.check(incoming.actor.platform, incoming.actor.user_id)
         )
         if verdict != "ok":
             return self._slow_down(incoming, verdict)

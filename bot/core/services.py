@@ -51,6 +51,9 @@ class Services:
     #: Jobs to add once the current transaction has committed: the job store writes through
     #: its own connection, which SQLite would block while our transaction holds the lock.
     pending_jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: Ids of jobs to remove after the commit (a moved event's old reminders), for the same
+    #: reason; removed before `pending_jobs` are added, so a job re-added under its id stays.
+    pending_removals: list[str] = field(default_factory=list)
     #: Per platform: HTML that lets one person reach another (a profile link or handle).
     contact_builders: dict[str, Callable[[str, str], str]] = field(default_factory=dict)
 
@@ -77,9 +80,16 @@ class Services:
     def add_job_after_commit(self, **job: Any) -> None:
         self.pending_jobs.append(job)
 
+    def remove_job_after_commit(self, job_id: str) -> None:
+        self.pending_removals.append(job_id)
+
     def flush_jobs(self) -> None:
         jobs, self.pending_jobs = self.pending_jobs, []
+        removals, self.pending_removals = self.pending_removals, []
         if self.scheduler is not None:
+            for job_id in removals:
+                if self.scheduler.get_job(job_id) is not None:
+                    self.scheduler.remove_job(job_id)
             for job in jobs:
                 self.scheduler.add_job(**job)
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
 
+import apscheduler.executors.base
+import apscheduler.schedulers.base
+import pytest
 from sqlalchemy import func, select
 
 from bot import scheduler
@@ -14,10 +18,66 @@ from db.models import ButtonToken, OutboxMessage
 from tests.support import Clock
 
 
+@pytest.fixture
+def scheduler_clock(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    """APScheduler asks `datetime.now()` when jobs are due and whether they are too late:
+    it gets the test's clock, like the rest of the bot."""
+
+    class Pinned(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Pinned:
+            moment = clock().astimezone(tz)
+            return cls.combine(moment.date(), moment.timetz())
+
+    monkeypatch.setattr(apscheduler.schedulers.base, "datetime", Pinned)
+    monkeypatch.setattr(apscheduler.executors.base, "datetime", Pinned)
+    yield clock
+
+
+async def test_a_job_due_while_the_bot_was_down_runs_after_the_restart(
+    app: App, scheduler_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = scheduler_clock
+    clock.now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 04:00 in Berlin
+    async with app.session_factory() as session:
+        session.add(
+            ButtonToken(
+                token="stale",
+                platform="fake",
+                chat_id="a",
+                action="x",
+                created_at=clock() - TOKEN_TTL - timedelta(days=1),
+            )
+        )
+        await session.commit()
+    before = scheduler.create_scheduler(app)
+    before.start(paused=True)
+    scheduler.install_jobs(before)
+    before.shutdown(wait=False)  # the bot goes down; housekeeping is due at 04:17
+    clock.now = datetime(2026, 11, 25, 3, 40, tzinfo=UTC)  # back at 04:40, within the grace
+    monkeypatch.setattr(scheduler, "_app", app)
+    after = scheduler.create_scheduler(app)  # a new process on the same database
+    after.start(paused=True)
+    scheduler.install_jobs(after)
+    job = after.get_job("housekeeping")
+    assert job is not None and job.next_run_time == datetime(2026, 11, 25, 3, 17, tzinfo=UTC)
+    after.resume()
+    try:
+        for _ in range(200):
+            async with app.session_factory() as session:
+                if await session.scalar(select(func.count()).select_from(ButtonToken)) == 0:
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("housekeeping did not run after the restart")
+    finally:
+        after.shutdown(wait=False)
+
+
 async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -> None:
     first = scheduler.create_scheduler(app)
-    scheduler.install_jobs(first)
     first.start(paused=True)
+    scheduler.install_jobs(first)
     first.shutdown(wait=False)
     second = scheduler.create_scheduler(app)
     second.start(paused=True)

@@ -13,7 +13,7 @@ from bot.app import App, open_app
 from bot.config import Settings
 from bot.core.outbox import OutboxSender
 from bot.core.types import OutgoingMessage
-from db.models import Event, OutboxMessage, Person, Subscription
+from db.models import Attendance, Event, OutboxMessage, Person, Subscription
 from handlers.event_alerts import remind, send_digests, upkeep
 from tests.support import Clock, Conversation, onboard, t, tn
 
@@ -145,6 +145,76 @@ async def test_announcement_reminders_and_cancellation(
         count=3,
     )
     assert chat.last("samira").text.startswith(t("ar", "This event has been cancelled:"))
+
+
+async def test_after_downtime_a_reminder_whose_moment_has_passed_is_skipped(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    await setup(chat)
+    await publish_event(chat, capacity="none")  # 1 December, 18:00 in Berlin (17:00 UTC)
+    await chat.press("carla", t("de", "Publish"))
+    await chat.press("dirk", t("de", "I'll come"))
+    # the bot was down from the evening before until 90 minutes before the start
+    clock.now = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 0
+    async with app.session_factory() as session:
+        event = await session.scalar(select(Event))
+        assert event is not None
+        late_job = await remind(session, app.services, event.id, "20261201T1700", "day", clock())
+        assert late_job == 0  # the stored job that fired late says nothing either
+    await chat.sender.drain()
+    assert not any(s.text.startswith(t("de", "Reminder: tomorrow")) for s in chat.messages("dirk"))
+    # the hour reminder, at its time, still goes out
+    clock.now = datetime(2026, 12, 1, 16, 5, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 1
+    await chat.sender.drain()
+    assert chat.last("dirk").text.startswith(t("de", "Reminder: in one hour"))
+
+
+async def test_moving_an_event_moves_registrations_and_reminders(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    from bot import scheduler as scheduling
+
+    jobs = scheduling.create_scheduler(app)
+    jobs.start(paused=True)
+    app.services.scheduler = jobs
+    try:
+        await setup(chat)
+        await publish_event(chat, capacity="none")  # Tuesday 1 December, 18:00 in Berlin
+        await chat.press("carla", t("de", "Publish"))
+        await chat.press("dirk", t("de", "I'll come"))
+        await chat.press("samira", t("ar", "Remind me"))
+        # Carla moves it to Thursday, 3 December, same time
+        await chat.say("carla", "/events")
+        await chat.press("carla", t("de", "Change"))
+        await chat.press("carla", t("de", "Date and time"))
+        await chat.say("carla", "03.12.2026 18:00")
+        await chat.say("carla", "20:00")
+        await chat.press("carla", t("de", "Save"))
+        assert chat.last("dirk").text.startswith(t("de", "This event has changed:"))
+        assert "Do., 3. Dez. 2026, 18:00" in chat.last("dirk").text
+        async with app.session_factory() as session:
+            registered = {
+                (a.person_id, a.occurrence) for a in await session.scalars(select(Attendance))
+            }
+        thursday = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+        assert {occurrence for _person, occurrence in registered} == {thursday}
+        assert len(registered) == 2
+        reminders = sorted(job.id.split(":", 2)[2] for job in jobs.get_jobs())
+        assert [r for r in reminders if "T" in r] == ["20261203T1700:day", "20261203T1700:hour"]
+    finally:
+        app.services.scheduler = None
+        jobs.shutdown(wait=False)
+    # the day before the old date nobody is reminded; the day before the new one, both are
+    clock.now = datetime(2026, 11, 30, 17, 5, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 0
+    clock.now = datetime(2026, 12, 2, 17, 5, tzinfo=UTC)
+    async with app.session_factory() as session:
+        assert (await upkeep(session, app.services, clock()))["reminded"] == 2
 
 
 async def test_weekly_digest_in_three_languages(

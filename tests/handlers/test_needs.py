@@ -194,6 +194,46 @@ async def test_hand_over_with_both_consents_and_a_full_need_closing(
         assert need is not None and (need.status, need.helpers_count) == ("open", 0)
 
 
+async def test_retention_deletes_a_helper_like_delete_does_and_the_need_opens_again(
+    chat: Conversation, app: App, clock: Clock
+) -> None:
+    from handlers.mydata import retention
+
+    await coordinator(chat)
+    await register_organisation(chat, "anna", "de", "Willkommen Süd")
+    await make_volunteer(app, "lina", languages={"ar": "native"}, language="ar")
+    await chat.say("anna", "/need Begleitung zum Amt Arabisch")
+    await chat.press("anna", t("de", "Skip"))
+    await chat.press("anna", "Südstadt")
+    await chat.press("anna", t("de", "Skip"))
+    await chat.press("anna", t("de", "Flexible, by arrangement"))
+    await chat.press("anna", "1")
+    await chat.press("anna", t("de", "1 month"))
+    await chat.press("anna", t("de", "Publish"))
+    await chat.press("lina", t("ar", "I can help"))
+    await chat.press("anna", t("de", "Accept"))
+    async with app.session_factory() as session:
+        need = await session.scalar(select(Need))
+        assert need is not None and need.status == "full"
+        # Lina has not been seen for over a year and ignored the reminder a month ago
+        lina = await session.scalar(select(Person).where(Person.platform_user_id == "lina"))
+        assert lina is not None
+        lina.last_seen_at = clock() - timedelta(days=400)
+        lina.retention_notified_at = clock() - timedelta(days=40)
+        await session.commit()
+    async with app.session_factory() as session:
+        assert await retention(session, app.services, clock()) == (0, 1)
+    await chat.sender.drain()
+    # as after /delete, the notice does not carry the name that is being erased
+    assert chat.last("anna").text == t(
+        "de", "A volunteer can no longer help with “{title}”.", title="Begleitung zum Amt"
+    )
+    async with app.session_factory() as session:
+        need = await session.scalar(select(Need))
+        assert need is not None and (need.status, need.helpers_count) == ("open", 0)
+        assert list(await session.scalars(select(Offer.status))) == []  # erased with her
+
+
 async def test_needs_from_people_without_an_approved_group_wait_for_a_coordinator(
     chat: Conversation, app: App
 ) -> None:
