@@ -213,10 +213,22 @@ async def _run(settings: Settings) -> int:
     return await run_bot(settings)
 
 
+def _preflight(settings: Settings, args: argparse.Namespace) -> None:
+    """Database and data folder must work before anything starts (see bot.preflight)."""
+    from bot.preflight import check
+
+    configured = settings.telegram_configured or settings.matrix_configured
+    if args.command == "run" and not args.demo_chat and not configured:
+        return  # nothing to start; main() says how to configure a messenger
+    data_dir_used = args.command == "chat" or (args.command == "run" and args.demo_chat)
+    asyncio.run(check(settings, data_dir_used=data_dir_used))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        _preflight(settings, args)
     except ConfigError as exc:
         print(f"lotse: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -167,7 +167,7 @@ async def send(ctx: Context, audience: str, texts: dict[str, str]) -> Broadcast:
 @router.button("broadcast.progress")
 async def progress(ctx: Context, value: str) -> None:
     """ "Delivered to 1,200 of 5,000" — counted from the outbox."""
-    entry = await ctx.session.get(Broadcast, int(value)) if value.isdigit() else None
+    entry = await ctx.session.get(Broadcast, int(value)) if value.isdecimal() else None
     if entry is None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return

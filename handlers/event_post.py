@@ -285,7 +285,7 @@ async def on_capacity(ctx: Context, answer: Answer) -> str | None:
         ctx.remember(capacity=None, capacity_set=True)
         return next_missing(ctx.data)
     text = (answer.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+    if not text.isdecimal() or not 1 <= int(text) <= 10_000:
         ctx.reply(_("Please give a number from 1 to {max}.").format(max=10_000))
         return CAPACITY
     ctx.remember(capacity=int(text), capacity_set=True)
@@ -479,7 +479,7 @@ def event_data(event: Event) -> dict[str, Any]:
 
 
 async def own_event(ctx: Context, value: str) -> Event | None:
-    event = await ctx.session.get(Event, int(value)) if value.isdigit() else None
+    event = await ctx.session.get(Event, int(value)) if value.isdecimal() else None
     if event is None or not (
         event.created_by_person_id == ctx.person.id or ctx.person.has_role(Role.COORDINATOR)
     ):

@@ -104,7 +104,7 @@ def _report_message(
 
 
 async def _report(ctx: Context, value: str) -> Report | None:
-    entry = await ctx.session.get(Report, int(value)) if value.isdigit() else None
+    entry = await ctx.session.get(Report, int(value)) if value.isdecimal() else None
     if entry is None or entry.status != "open":
         ctx.reply(_("This report was already handled."))
         return None
@@ -163,7 +163,7 @@ async def block_command(ctx: Context) -> None:
 
 @router.button("admin.unblock", once=True)
 async def unblock(ctx: Context, value: str) -> None:
-    person = await ctx.session.get(Person, int(value)) if value.isdigit() else None
+    person = await ctx.session.get(Person, int(value)) if value.isdecimal() else None
     if person is None or person.blocked_at is None:
         ctx.reply(_("This person is not blocked."))
         return

@@ -174,7 +174,7 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
     paging and filter buttons. (One message rather than one per need: a page arrives at once,
     and five needs do not push the rest of the chat out of sight.)"""
     now = ctx.services.clock()
-    page = max(0, int(filters.get("p", "0")) if filters.get("p", "0").isdigit() else 0)
+    page = max(0, int(filters.get("p", "0")) if filters.get("p", "0").isdecimal() else 0)
     query = open_needs_query(now, filters)
     counting = query.order_by(None).with_only_columns(Need.id)
     total = await ctx.session.scalar(select(func.count()).select_from(counting.subquery())) or 0
@@ -282,7 +282,7 @@ async def needs_filter(ctx: Context, value: str) -> None:
 @router.deep_link("need")
 async def need_link(ctx: Context, argument: str) -> None:
     """A link to one need (shared in a group or a newsletter)."""
-    need = await ctx.session.get(Need, int(argument)) if argument.isdigit() else None
+    need = await ctx.session.get(Need, int(argument)) if argument.isdecimal() else None
     if need is None or need.status == NeedStatus.PENDING_REVIEW:
         ctx.reply(_("This need does not exist (any more)."))
         return

@@ -303,7 +303,7 @@ async def register_button(ctx: Context, _value: str) -> None:
 async def review(ctx: Context, value: str) -> None:
     """A coordinator approves (an invitation code is made) or declines."""
     verdict, _sep, raw_id = value.partition(":")
-    organisation = await ctx.session.get(Organisation, int(raw_id)) if raw_id.isdigit() else None
+    organisation = await ctx.session.get(Organisation, int(raw_id)) if raw_id.isdecimal() else None
     if organisation is None or verdict not in ("approve", "decline"):
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return

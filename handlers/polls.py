@@ -171,7 +171,7 @@ async def ask_quorum(ctx: Context) -> None:
 
 async def on_quorum(ctx: Context, answer: Answer) -> str | None:
     text = (answer.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+    if not text.isdecimal() or not 1 <= int(text) <= 100_000:
         ctx.reply(_("Please give a number from 1 to {max}.").format(max=100_000))
         return QUORUM
     ctx.remember(quorum=int(text))
@@ -255,8 +255,8 @@ async def poll_command(ctx: Context) -> None:
 @router.button("poll.vote", once=True)
 async def vote(ctx: Context, value: str) -> None:
     raw_poll, _sep, raw_option = value.partition(":")
-    poll = await ctx.session.get(Poll, int(raw_poll)) if raw_poll.isdigit() else None
-    if poll is None or not raw_option.isdigit() or int(raw_option) >= len(poll.options):
+    poll = await ctx.session.get(Poll, int(raw_poll)) if raw_poll.isdecimal() else None
+    if poll is None or not raw_option.isdecimal() or int(raw_option) >= len(poll.options):
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
     if poll.status != "open" or poll.deadline <= ctx.services.clock():

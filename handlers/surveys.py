@@ -389,7 +389,7 @@ async def survey_command(ctx: Context) -> None:
 @router.button("survey.start")
 async def start(ctx: Context, value: str) -> None:
     """Start, or continue where the person stopped."""
-    survey = await ctx.session.get(Survey, int(value)) if value.isdigit() else None
+    survey = await ctx.session.get(Survey, int(value)) if value.isdecimal() else None
     entry = await participation(ctx, survey.id) if survey else None
     if survey is None or entry is None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
@@ -542,7 +542,7 @@ def to_csv(survey: Survey, responses: list[SurveyResponse]) -> bytes:
 
 @router.button("survey.results")
 async def results(ctx: Context, value: str) -> None:
-    survey = await ctx.session.get(Survey, int(value)) if value.isdigit() else None
+    survey = await ctx.session.get(Survey, int(value)) if value.isdecimal() else None
     if survey is None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return

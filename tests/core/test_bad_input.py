@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.core.types import Actor, Chat, ChatKind, Incoming
 from db.models import ChatRecord, FlowState
+from handlers.need_post import MAX_COUNT
 from tests.support import Conversation, onboard, t
 
 ORG_INTENT = "I act for an initiative or organisation"
@@ -49,3 +50,21 @@ async def test_a_group_title_with_control_characters_is_stored_clean(
             select(ChatRecord).where(ChatRecord.platform_chat_id == "#helfer")
         )
     assert record is not None and record.title == "Helferkreis Süd"
+
+
+async def test_a_superscript_two_is_not_a_number_but_an_arabic_three_is(
+    chat: Conversation, app: App
+) -> None:
+    """`str.isdigit()` accepts `²`, which `int()` refuses; `٣` is a digit to both."""
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await chat.say("carla", "/need Fahrdienst für Familie Haddad")
+    await chat.press("carla", t("de", "Skip"))
+    await chat.press("carla", t("de", "Done"))
+    for label in ("Altstadt", t("de", "Skip"), t("de", "Flexible, by arrangement")):
+        await chat.press("carla", label)
+    seen = await chat.say("carla", "²")
+    assert seen[0].text == t("de", "Please give a number from 1 to {max}.", max=MAX_COUNT)
+    await chat.say("carla", "٣")
+    async with app.session_factory() as session:
+        state = await session.scalar(select(FlowState))
+    assert state is not None and state.data["count"] == 3
