@@ -169,22 +169,23 @@ async def _directory(settings: Settings, args: argparse.Namespace) -> int:
                 return 2
 
             def progress(stage: str, done: int, total: int) -> None:
-                print(
-                    f"\r{stage}: {done:,} of {total:,} rows", end="", file=sys.stderr, flush=True
-                )
+                of = f" of {total:,}" if total else ""
+                print(f"\r{stage}: {done:,}{of} rows", end="", file=sys.stderr, flush=True)
 
             try:
-                report = await import_package(session, path, progress=progress)
+                report = await import_package(
+                    session,
+                    path,
+                    progress=progress,
+                    max_bytes=settings.import_max_mb * 1024 * 1024,
+                )
             except DirectoryImportError as exc:
                 print(file=sys.stderr)
                 for error in exc.errors:
-                    print(
-                        f"{error.file}, row {error.row}, {error.field}: {error.message}",
-                        file=sys.stderr,
-                    )
+                    print(error, file=sys.stderr)  # "file, row 3, name: is required"
                 print(f"lotse: {len(exc.errors)} error(s); nothing was imported.", file=sys.stderr)
                 return 1
-            indexed = await directory_search.rebuild(session)
+            indexed = await directory_search.rebuild(session, commit=True)
             await session.commit()
             counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
             print(

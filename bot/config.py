@@ -62,6 +62,7 @@ class Settings:
     ticket_remind_hours: int = 24  # unanswered hand-over questions are reminded after this
     digest_weekday: int = 0  # Monday; the weekly event digest goes out then …
     digest_hour: int = 8  # … at this hour in each recipient's time zone
+    import_max_mb: int = 100  # the largest directory package `lotse directory import` takes
 
     @property
     def telegram_configured(self) -> bool:
@@ -208,6 +209,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         ("LOTSE_STALE_MONTHS", 12, 1, 60),
         ("LOTSE_TICKET_REMIND_HOURS", 24, 1, 720),
         ("LOTSE_TELEGRAM_RATE", 30, 1, 30),
+        ("LOTSE_IMPORT_MAX_MB", 100, 1, 100_000),
     ):
         text = v.get(name) or str(default)
         if not _is_number(text) or not low <= int(text) <= high:
@@ -235,6 +237,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         flood_burst=numbers["LOTSE_FLOOD_BURST"],
         freshness_months=numbers["LOTSE_FRESHNESS_MONTHS"],
         telegram_rate=numbers["LOTSE_TELEGRAM_RATE"],
+        import_max_mb=numbers["LOTSE_IMPORT_MAX_MB"],
         worker_id=worker_id,
         stale_months=numbers["LOTSE_STALE_MONTHS"],
         ticket_remind_hours=numbers["LOTSE_TICKET_REMIND_HOURS"],
