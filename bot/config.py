@@ -138,6 +138,15 @@ def _parse_coordinators(value: str) -> frozenset[tuple[str, str]]:
                 f"LOTSE_COORDINATORS: {item!r} is not platform:id "
                 f"(platform one of {', '.join(PLATFORMS)})"
             )
+        if platform == "telegram" and not _is_number(user_id):
+            raise ConfigError(
+                f"LOTSE_COORDINATORS: {item!r}: a Telegram user id is a number, like "
+                "telegram:12345"
+            )
+        if platform == "matrix" and not (user_id.startswith("@") and ":" in user_id):
+            raise ConfigError(
+                f"LOTSE_COORDINATORS: {item!r}: a Matrix id looks like matrix:@anna:example.org"
+            )
         result.add((platform, user_id))
     return frozenset(result)
 

@@ -74,6 +74,8 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ({"LOTSE_WEBHOOK_PORT": "8443²"}, "LOTSE_WEBHOOK_PORT"),
         ({"LOTSE_FLOOD_BURST": "²"}, "LOTSE_FLOOD_BURST"),
         ({"LOTSE_DIGEST_HOUR": "⁸"}, "LOTSE_DIGEST_HOUR"),
+        ({"LOTSE_COORDINATORS": "telegram:12345²"}, "LOTSE_COORDINATORS"),
+        ({"LOTSE_COORDINATORS": "matrix:anna"}, "LOTSE_COORDINATORS"),
         ({"LOTSE_DATABASE_URL": "sqlite+aiosqlite://"}, "LOTSE_DATABASE_URL"),
         ({"LOTSE_DATABASE_URL": "sqlite+aiosqlite:///"}, "LOTSE_DATABASE_URL"),
         ({"LOTSE_DATABASE_URL": "postgresql+asyncpg://db.example.org"}, "LOTSE_DATABASE_URL"),
