@@ -19,6 +19,7 @@ from bot.core import multilang
 from bot.core.context import Context, PendingReply, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, isolate, ngettext
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Format
 from db.directory import TOPICS
@@ -479,7 +480,7 @@ def event_data(event: Event) -> dict[str, Any]:
 
 
 async def own_event(ctx: Context, value: str) -> Event | None:
-    event = await ctx.session.get(Event, int(value)) if value.isdecimal() else None
+    event = await get_row(ctx.session, Event, value)
     if event is None or not (
         event.created_by_person_id == ctx.person.id or ctx.person.has_role(Role.COORDINATOR)
     ):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.core.context import Context, make_reply
 from bot.core.i18n import N_, _, isolate
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Reply
 from db.models import Person, PersonRole, Report, Role
@@ -104,7 +105,7 @@ def _report_message(
 
 
 async def _report(ctx: Context, value: str) -> Report | None:
-    entry = await ctx.session.get(Report, int(value)) if value.isdecimal() else None
+    entry = await get_row(ctx.session, Report, value)
     if entry is None or entry.status != "open":
         ctx.reply(_("This report was already handled."))
         return None
@@ -163,7 +164,7 @@ async def block_command(ctx: Context) -> None:
 
 @router.button("admin.unblock", once=True)
 async def unblock(ctx: Context, value: str) -> None:
-    person = await ctx.session.get(Person, int(value)) if value.isdecimal() else None
+    person = await get_row(ctx.session, Person, value)
     if person is None or person.blocked_at is None:
         ctx.reply(_("This person is not blocked."))
         return

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from bot.core import deeplinks
 from bot.core.context import Context
 from bot.core.i18n import N_, _, format_list, format_moment, isolate
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Format, Reply
 from db.models import NEED_LISTING_ORDER, Intent, Need, NeedStatus, Organisation
@@ -282,7 +283,7 @@ async def needs_filter(ctx: Context, value: str) -> None:
 @router.deep_link("need")
 async def need_link(ctx: Context, argument: str) -> None:
     """A link to one need (shared in a group or a newsletter)."""
-    need = await ctx.session.get(Need, int(argument)) if argument.isdecimal() else None
+    need = await get_row(ctx.session, Need, argument)
     if need is None or need.status == NeedStatus.PENDING_REVIEW:
         ctx.reply(_("This need does not exist (any more)."))
         return

@@ -21,6 +21,7 @@ from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, format_date, format_moment, ngettext
+from bot.core.ids import get_row
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -255,7 +256,7 @@ async def poll_command(ctx: Context) -> None:
 @router.button("poll.vote", once=True)
 async def vote(ctx: Context, value: str) -> None:
     raw_poll, _sep, raw_option = value.partition(":")
-    poll = await ctx.session.get(Poll, int(raw_poll)) if raw_poll.isdecimal() else None
+    poll = await get_row(ctx.session, Poll, raw_poll)
     if poll is None or not raw_option.isdecimal() or int(raw_option) >= len(poll.options):
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return

@@ -4,9 +4,11 @@ or a need turned the bot's answer around."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
+from bot.core.ids import parse_id
 from bot.core.types import Actor, Chat, ChatKind, Incoming
 from db.models import ChatRecord, FlowState
 from handlers.need_post import MAX_COUNT
@@ -68,3 +70,23 @@ async def test_a_superscript_two_is_not_a_number_but_an_arabic_three_is(
     async with app.session_factory() as session:
         state = await session.scalar(select(FlowState))
     assert state is not None and state.data["count"] == 3
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "2147483648", "0"])
+async def test_a_link_to_a_need_with_an_impossible_number(chat: Conversation, number: str) -> None:
+    """Past the INTEGER range the database refused the number and the update failed."""
+    await onboard(chat, "carla", "en", ORG_INTENT)
+    seen = await chat.say("carla", f"/start need_{number}")
+    assert seen[0].text == "This need does not exist (any more)."
+
+
+def test_ids_are_whole_numbers_in_range() -> None:
+    assert [parse_id(text) for text in ("42", "٣", "²", "-1", "0", "2147483647", "1e3")] == [
+        42,
+        3,
+        None,
+        None,
+        None,
+        2**31 - 1,
+        None,
+    ]
