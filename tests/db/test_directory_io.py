@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -485,3 +488,28 @@ async def test_people_are_answered_while_a_large_directory_is_imported(
     if sqlite:
         assert len(seen_between) >= 10
         assert seen_between == sorted(seen_between) and 0 < seen_between[-1] <= 1_000
+
+
+def test_the_command_lists_row_errors_without_a_traceback(tmp_path: Path) -> None:
+    package = _small_package(tmp_path / "package")
+    (package / "organizations.csv").write_text('id,name\norg-1,"Eine Initiative\n', "utf-8")
+    services = package / "services.csv"
+    services.write_text(services.read_text("utf-8").replace("Beratung", "Bera\x00tung"), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "TELEGRAM_"))}
+    env["LOTSE_DATA_DIR"] = str(tmp_path / "data")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "directory", "import", str(package)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert (
+        'organizations.csv, row 1: a quoted cell that starts in this row is never closed (a " is missing)'
+        in lines
+    )
+    assert "services.csv, row 2, name: contains a NUL character" in lines
+    assert lines[-1] == "lotse: 5 error(s); nothing was imported."
