@@ -14,7 +14,15 @@ import os
 import platform
 import tempfile
 
-from bench import flood, matching, memory, telegram_broadcast, telegram_updates, updates
+from bench import (
+    directory_import,
+    flood,
+    matching,
+    memory,
+    telegram_broadcast,
+    telegram_updates,
+    updates,
+)
 
 
 def machine() -> str:
@@ -110,6 +118,16 @@ def main() -> None:
     result = asyncio.run(memory.measure())
     rows.append(
         ("Peak RSS of lotse run with that data", f"{result['peak_rss_mb']:.0f} MB", "< 250 MB")
+    )
+    result = directory_import.measure(30_000 if args.quick else 300_000)
+    rows.append(
+        (
+            f"Directory import, {result['rows']:,} rows of HSDS CSV, SQLite",
+            f"{result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB; writes "
+            f"beside it wait at most {result['probe_max_wait_ms']:.0f} ms, "
+            f"{result['probe_failed']} failed",
+            "< 300 MB; writes go on",
+        )
     )
     width = max(len(r[0]) for r in rows)
     print(f"\nLotse benchmarks on {machine()}\n")

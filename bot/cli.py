@@ -169,22 +169,23 @@ async def _directory(settings: Settings, args: argparse.Namespace) -> int:
                 return 2
 
             def progress(stage: str, done: int, total: int) -> None:
-                print(
-                    f"\r{stage}: {done:,} of {total:,} rows", end="", file=sys.stderr, flush=True
-                )
+                of = f" of {total:,}" if total else ""
+                print(f"\r{stage}: {done:,}{of} rows", end="", file=sys.stderr, flush=True)
 
             try:
-                report = await import_package(session, path, progress=progress)
+                report = await import_package(
+                    session,
+                    path,
+                    progress=progress,
+                    max_bytes=settings.import_max_mb * 1024 * 1024,
+                )
             except DirectoryImportError as exc:
                 print(file=sys.stderr)
                 for error in exc.errors:
-                    print(
-                        f"{error.file}, row {error.row}, {error.field}: {error.message}",
-                        file=sys.stderr,
-                    )
+                    print(error, file=sys.stderr)  # "file, row 3, name: is required"
                 print(f"lotse: {len(exc.errors)} error(s); nothing was imported.", file=sys.stderr)
                 return 1
-            indexed = await directory_search.rebuild(session)
+            indexed = await directory_search.rebuild(session, commit=True)
             await session.commit()
             counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
             print(
@@ -213,10 +214,22 @@ async def _run(settings: Settings) -> int:
     return await run_bot(settings)
 
 
+def _preflight(settings: Settings, args: argparse.Namespace) -> None:
+    """Database and data folder must work before anything starts (see bot.preflight)."""
+    from bot.preflight import check
+
+    configured = settings.telegram_configured or settings.matrix_configured
+    if args.command == "run" and not args.demo_chat and not configured:
+        return  # nothing to start; main() says how to configure a messenger
+    data_dir_used = args.command == "chat" or (args.command == "run" and args.demo_chat)
+    asyncio.run(check(settings, data_dir_used=data_dir_used))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        _preflight(settings, args)
     except ConfigError as exc:
         print(f"lotse: configuration error: {exc}", file=sys.stderr)
         return 2

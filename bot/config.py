@@ -62,6 +62,7 @@ class Settings:
     ticket_remind_hours: int = 24  # unanswered hand-over questions are reminded after this
     digest_weekday: int = 0  # Monday; the weekly event digest goes out then …
     digest_hour: int = 8  # … at this hour in each recipient's time zone
+    import_max_mb: int = 100  # the largest directory package `lotse directory import` takes
 
     @property
     def telegram_configured(self) -> bool:
@@ -99,6 +100,35 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     return value.rstrip("/")
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit()` also accepts `²`, which `int()` refuses."""
+    return re.fullmatch(r"[0-9]+", text) is not None
+
+
+def _check_database_url(url: str) -> None:
+    """A URL SQLAlchemy can parse; for SQLite one that names a file (an empty path would be
+    a database in memory, lost at exit)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError("LOTSE_DATABASE_URL: not a valid database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = (parsed.database or "").strip()
+        if not database or database.endswith("/"):
+            raise ConfigError(
+                "LOTSE_DATABASE_URL: the SQLite URL names no file; use "
+                "sqlite+aiosqlite:///path/to/lotse.sqlite3"
+            )
+    elif not parsed.database:
+        raise ConfigError(
+            "LOTSE_DATABASE_URL: the PostgreSQL URL names no database; use "
+            "postgresql+asyncpg://user:password@host/database"
+        )
+
+
 def _parse_coordinators(value: str) -> frozenset[tuple[str, str]]:
     result = set()
     for item in filter(None, (part.strip() for part in value.split(","))):
@@ -107,6 +137,15 @@ def _parse_coordinators(value: str) -> frozenset[tuple[str, str]]:
             raise ConfigError(
                 f"LOTSE_COORDINATORS: {item!r} is not platform:id "
                 f"(platform one of {', '.join(PLATFORMS)})"
+            )
+        if platform == "telegram" and not _is_number(user_id):
+            raise ConfigError(
+                f"LOTSE_COORDINATORS: {item!r}: a Telegram user id is a number, like "
+                "telegram:12345"
+            )
+        if platform == "matrix" and not (user_id.startswith("@") and ":" in user_id):
+            raise ConfigError(
+                f"LOTSE_COORDINATORS: {item!r}: a Matrix id looks like matrix:@anna:example.org"
             )
         result.add((platform, user_id))
     return frozenset(result)
@@ -123,6 +162,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         raise ConfigError(
             "LOTSE_DATABASE_URL: use sqlite+aiosqlite:///path or postgresql+asyncpg://..."
         )
+    _check_database_url(url)
     language = v.get("LOTSE_DEFAULT_LANGUAGE") or "de"
     if language not in SHIPPED_LANGUAGES:
         raise ConfigError(
@@ -138,7 +178,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     if webhook_url:
         webhook_url = _check_url("LOTSE_WEBHOOK_URL", webhook_url, ("https", "http"))
     port_text = v.get("LOTSE_WEBHOOK_PORT") or "8443"
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not _is_number(port_text) or not 0 < int(port_text) < 65536:
         raise ConfigError("LOTSE_WEBHOOK_PORT: expected a port number between 1 and 65535")
     token = v.get("TELEGRAM_BOT_TOKEN") or None
     if token and (":" not in token or any(c.isspace() for c in token)):
@@ -178,9 +218,10 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         ("LOTSE_STALE_MONTHS", 12, 1, 60),
         ("LOTSE_TICKET_REMIND_HOURS", 24, 1, 720),
         ("LOTSE_TELEGRAM_RATE", 30, 1, 30),
+        ("LOTSE_IMPORT_MAX_MB", 100, 1, 100_000),
     ):
         text = v.get(name) or str(default)
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not _is_number(text) or not low <= int(text) <= high:
             raise ConfigError(f"{name}: expected a whole number from {low} to {high}")
         numbers[name] = int(text)
     worker_id = v.get("LOTSE_WORKER_ID") or "main"
@@ -191,14 +232,21 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     if digest_day not in days:
         raise ConfigError("LOTSE_DIGEST_DAY: expected a weekday like mon, tue … sun")
     digest_hour = v.get("LOTSE_DIGEST_HOUR") or "8"
-    if not digest_hour.isdigit() or int(digest_hour) > 23:
+    if not _is_number(digest_hour) or int(digest_hour) > 23:
         raise ConfigError("LOTSE_DIGEST_HOUR: expected an hour from 0 to 23")
+    webhook_secret = v.get("LOTSE_WEBHOOK_SECRET") or None
+    if webhook_url and token and not webhook_secret and url.startswith("postgresql"):
+        raise ConfigError(
+            "LOTSE_WEBHOOK_SECRET: required for webhook mode on PostgreSQL, where several "
+            "processes share the webhook; give them all the same secret"
+        )
     return Settings(
         digest_weekday=days.index(digest_day),
         digest_hour=int(digest_hour),
         flood_burst=numbers["LOTSE_FLOOD_BURST"],
         freshness_months=numbers["LOTSE_FRESHNESS_MONTHS"],
         telegram_rate=numbers["LOTSE_TELEGRAM_RATE"],
+        import_max_mb=numbers["LOTSE_IMPORT_MAX_MB"],
         worker_id=worker_id,
         stale_months=numbers["LOTSE_STALE_MONTHS"],
         ticket_remind_hours=numbers["LOTSE_TICKET_REMIND_HOURS"],
@@ -221,7 +269,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
         webhook_url=webhook_url,
         webhook_listen=v.get("LOTSE_WEBHOOK_LISTEN") or "127.0.0.1",
         webhook_port=int(port_text),
-        webhook_secret=v.get("LOTSE_WEBHOOK_SECRET") or None,
+        webhook_secret=webhook_secret,
         matrix_homeserver=homeserver,
         matrix_user_id=user_id,
         matrix_password=password,

@@ -223,7 +223,7 @@ async def load_directory(session: AsyncSession) -> int:
     from bot import directory_search
     from bot.directory_io import import_package
 
-    await import_package(session, DATA / "directory")
+    await import_package(session, DATA / "directory", batches=False)
     return await directory_search.rebuild(session)
 
 

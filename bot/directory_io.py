@@ -12,12 +12,13 @@ replaces the directory, which is never left half imported.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -106,6 +107,8 @@ def _text(max_length: int | None = None) -> Parser:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ValueError("must be text")
         text = str(value).strip()
+        if "\x00" in text:
+            raise ValueError("contains a NUL character")
         if max_length is not None and len(text) > max_length:
             raise ValueError(f"is longer than {max_length} characters")
         return text
@@ -348,6 +351,20 @@ def _translation_key(values: dict[str, Any]) -> tuple[Any, ...]:
 
 # --- reading ------------------------------------------------------------------------------------
 
+#: The largest package imported unless the caller allows more (`lotse`: LOTSE_IMPORT_MAX_MB).
+#: A CSV folder of this size (about a million rows) streams in well under 300 MB of memory; a
+#: JSON file is parsed whole and needs several times its size.
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+#: HSDS nests about six levels deep; deeper JSON is refused before anything walks it.
+MAX_JSON_DEPTH = 32
+#: What the csv module says, and what the person fixing the spreadsheet should hear.
+_CSV_ERRORS = {
+    "unexpected end of data": 'a quoted cell that starts in this row is never closed (a " is '
+    "missing)",
+    "',' expected after '\"'": 'has text after the closing " of a quoted cell (a " inside a '
+    'cell must be doubled: "")',
+}
+
 
 @dataclass
 class _Raw:
@@ -359,7 +376,11 @@ class _Raw:
 
     @property
     def where(self) -> str:
-        return f"row {self.row}" if isinstance(self.row, int) else self.row
+        return _where(self.row)
+
+
+def _where(row: int | str) -> str:
+    return f"row {row}" if isinstance(row, int) else row
 
 
 def _clean(value: Any) -> Any:
@@ -379,36 +400,85 @@ def _lookup(raw: _Raw, spec: _Field) -> tuple[str, Any]:
 
 @dataclass
 class _Package:
+    """What was found; a CSV folder is read again for each pass instead of held in memory."""
+
     format: str
+    folder: Path | None = None  # CSV
     rows: dict[str, list[_Raw]] = field(default_factory=lambda: {t.key: [] for t in TABLES})
     errors: list[ImportError_] = field(default_factory=list)
     missing_columns: set[tuple[str, str]] = field(default_factory=set)
     ignored_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def read(self, table: _Table, errors: list[ImportError_]) -> Iterator[_Raw]:
+        """The rows of one table; problems met while reading go to `errors`."""
+        if self.folder is None:
+            yield from self.rows[table.key]
+        else:
+            yield from _read_csv_file(self, table, errors)
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:,.1f} MB" if count >= 2**20 else f"{count:,} bytes"
+
+
+def _too_large(path: Path, files: list[Path], max_bytes: int | None) -> ImportError_ | None:
+    size = sum(file.stat().st_size for file in files)
+    if max_bytes is None or size <= max_bytes:
+        return None
+    message = (
+        f"is {_size(size)}, more than the {_size(max_bytes)} an import may have "
+        "(LOTSE_IMPORT_MAX_MB allows more)"
+    )
+    return ImportError_(path.name, 0, "", message)
+
 
 def _read_csv(folder: Path) -> _Package:
-    package = _Package("csv")
+    package = _Package("csv", folder)
     for table in TABLES:
-        path = folder / table.file
-        if not path.is_file():
-            if table.required_file:
-                package.errors.append(ImportError_(table.file, 0, "", "file is missing"))
-            continue
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                _read_csv_file(package, table, list(csv.reader(fh)))
-        except UnicodeDecodeError:
-            package.errors.append(ImportError_(table.file, 0, "", "is not UTF-8 text"))
-        except csv.Error as exc:
-            package.errors.append(ImportError_(table.file, 0, "", f"is not valid CSV: {exc}"))
+        if table.required_file and not (folder / table.file).is_file():
+            package.errors.append(ImportError_(table.file, 0, "", "file is missing"))
     return package
 
 
-def _read_csv_file(package: _Package, table: _Table, lines: list[list[str]]) -> None:
-    if not lines:
-        package.errors.append(ImportError_(table.file, 0, "", "has no header row"))
+def _read_csv_file(package: _Package, table: _Table, errors: list[ImportError_]) -> Iterator[_Raw]:
+    """Stream one CSV file's rows; the header is checked each time, reported the first."""
+    assert package.folder is not None
+    path = package.folder / table.file
+    if not path.is_file():
         return
-    header = [name.strip() for name in lines[0]]
+    first_pass = errors is package.errors
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            try:
+                header = [name.strip() for name in next(reader)]
+            except StopIteration:
+                errors.append(ImportError_(table.file, 0, "", "has no header row"))
+                return
+            if first_pass:
+                _check_header(package, table, header)
+            number = 0
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    message = _CSV_ERRORS.get(str(exc), f"is not valid CSV: {exc}")
+                    errors.append(ImportError_(table.file, number + 1, "", message))
+                    return  # the rest of a file with a broken quote cannot be trusted
+                number += 1
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if any(cell.strip() for cell in cells[len(header) :]):
+                    message = f"has {len(cells)} cells but the header only {len(header)} columns"
+                    errors.append(ImportError_(table.file, number, "", message))
+                yield _Raw(table.file, number, dict(zip(header, cells, strict=False)))
+    except UnicodeDecodeError:
+        errors.append(ImportError_(table.file, 0, "", "is not UTF-8 text"))
+
+
+def _check_header(package: _Package, table: _Table, header: list[str]) -> None:
     for name in sorted({name for name in header if name and header.count(name) > 1}):
         package.errors.append(ImportError_(table.file, 0, name, "column appears twice"))
     known = {name for spec in table.fields for name in (spec.name, *spec.aliases)}
@@ -419,14 +489,25 @@ def _read_csv_file(package: _Package, table: _Table, lines: list[list[str]]) -> 
         if spec.required and not any(name in header for name in (spec.name, *spec.aliases)):
             package.errors.append(ImportError_(table.file, 0, spec.name, "column is missing"))
             package.missing_columns.add((table.key, spec.name))
-    for number, cells in enumerate(lines[1:], start=1):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if any(cell.strip() for cell in cells[len(header) :]):
-            message = f"has {len(cells)} cells but the header only {len(header)} columns"
-            package.errors.append(ImportError_(table.file, number, "", message))
-        values = dict(zip(header, cells, strict=False))
-        package.rows[table.key].append(_Raw(table.file, number, values))
+
+
+def _too_deep(data: Any) -> str | None:
+    """Where the document is nested deeper than MAX_JSON_DEPTH, walked without recursion."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return where
+        if isinstance(value, dict):
+            stack.extend(
+                (item, f"{where}.{key}" if where else str(key), depth + 1)
+                for key, item in value.items()
+            )
+        elif isinstance(value, list):
+            stack.extend(
+                (item, f"{where}[{index}]", depth + 1) for index, item in enumerate(value)
+            )
+    return None
 
 
 class _JsonReader:
@@ -551,6 +632,13 @@ def _read_json(path: Path) -> _Package:
     except json.JSONDecodeError as exc:
         reader.error("", "", f"is not valid JSON: {exc}")
         return package
+    except RecursionError:
+        reader.error("", "", f"is nested deeper than {MAX_JSON_DEPTH} levels")
+        return package
+    deep = _too_deep(data)
+    if deep is not None:
+        reader.error(deep, "", f"is nested deeper than {MAX_JSON_DEPTH} levels")
+        return package
     if isinstance(data, list):
         data = {"services": data}
         prefix = ""
@@ -575,139 +663,157 @@ def _read_json(path: Path) -> _Package:
 
 # --- validation ---------------------------------------------------------------------------------
 
+Sink = Callable[[_Raw, str, str], None]
+
+
+def _parse(
+    table: _Table, raw: _Raw, package: _Package, error: Sink
+) -> tuple[dict[str, Any], set[str]]:
+    """The row's values as stored, and the columns that had a value (valid or not)."""
+    values: dict[str, Any] = {}
+    given: set[str] = set()
+    for spec in table.fields:
+        name, value = _lookup(raw, spec)
+        values[spec.key] = None
+        if value is None:
+            if spec.required and (table.key, spec.name) not in package.missing_columns:
+                error(raw, name, "is required")
+            continue
+        given.add(spec.name)
+        try:
+            values[spec.key] = spec.parse(value)
+        except ValueError as exc:
+            error(raw, name, str(exc))
+    return values, given
+
 
 @dataclass
-class _Row:
-    raw: _Raw
-    values: dict[str, Any]
-    given: set[str]  # columns that had a value, valid or not
+class _Unique:
+    """A combination of columns that may appear once in a table."""
+
+    key: Callable[[dict[str, Any]], tuple[Any, ...]]
+    name: str
+    message: str
+    first: dict[tuple[Any, ...], int | str] = field(default_factory=dict)
+
+    def check(self, raw: _Raw, values: dict[str, Any], error: Sink) -> None:
+        value = self.key(values)
+        if None in value:
+            return
+        if value in self.first:
+            error(raw, self.name, f"{self.message} again (also in {_where(self.first[value])})")
+        else:
+            self.first[value] = raw.row
 
 
-def _validate(package: _Package, progress: Progress | None) -> dict[str, list[_Row]]:
+def _validate(package: _Package, progress: Progress | None) -> dict[str, int]:
+    """Check every row, reading each table once and keeping only ids and unique keys, so a
+    package of any length fits in memory. Returns the number of rows per table."""
     errors = package.errors
 
     def error(raw: _Raw, name: str, message: str) -> None:
         errors.append(ImportError_(raw.file, raw.row, name, message))
 
-    total = sum(len(rows) for rows in package.rows.values())
+    uniques = {
+        "service_at_locations": _Unique(
+            lambda v: (v["service_id"], v["location_id"]),
+            "location_id",
+            "links the same service and location",
+        ),
+        "languages": _Unique(
+            lambda v: (v["service_id"], v["language"]),
+            "code",
+            "lists the same language for the service",
+        ),
+        "translations": _Unique(_translation_key, "language", "translates the same field"),
+    }
+    ids: dict[str, dict[str, int | str]] = {}
+    terms: list[tuple[_Raw, dict[str, Any]]] = []  # the taxonomy refers to itself; it is small
+    counts: dict[str, int] = {}
     done = 0
-    parsed: dict[str, list[_Row]] = {}
-    ids: dict[str, dict[str, _Raw]] = {}
     for table in TABLES:
-        rows: list[_Row] = []
         ids[table.key] = {}
-        for raw in package.rows[table.key]:
-            row = _Row(raw, {}, set())
-            for spec in table.fields:
-                name, value = _lookup(raw, spec)
-                row.values[spec.key] = None
-                if value is None:
-                    if spec.required and (table.key, spec.name) not in package.missing_columns:
-                        error(raw, name, "is required")
-                    continue
-                row.given.add(spec.name)
-                try:
-                    row.values[spec.key] = spec.parse(value)
-                except ValueError as exc:
-                    error(raw, name, str(exc))
-            key = row.values.get("id")
+        counts[table.key] = 0
+        for raw in package.read(table, errors):
+            values, given = _parse(table, raw, package, error)
+            key = values.get("id")
             if table.has_id and key is not None:
                 first = ids[table.key].get(key)
                 if first is None:
-                    ids[table.key][key] = raw
+                    ids[table.key][key] = raw.row
                 else:
-                    error(raw, "id", f"duplicate id '{key}' (also in {first.where})")
-            rows.append(row)
+                    error(raw, "id", f"duplicate id '{key}' (also in {_where(first)})")
+            for spec in table.fields:
+                value = values[spec.key]
+                ref = spec.ref
+                if (
+                    ref is not None
+                    and ref != table.key
+                    and value is not None
+                    and value not in ids[ref]
+                ):
+                    error(raw, spec.name, f"no {_SINGULAR[ref]} has the id '{value}'")
+            _check_row(table.key, raw, values, given, ids, error)
+            if table.key in uniques:
+                uniques[table.key].check(raw, values, error)
+            if table.key == "taxonomy_terms":
+                terms.append((raw, values))
+            counts[table.key] += 1
             done += 1
             if progress is not None and done % CHUNK == 0:
-                progress("validate", done, total)
-        parsed[table.key] = rows
-
-    for table in TABLES:
-        for row in parsed[table.key]:
-            for spec in table.fields:
-                value = row.values[spec.key]
-                if spec.ref is not None and value is not None and value not in ids[spec.ref]:
-                    error(row.raw, spec.name, f"no {_SINGULAR[spec.ref]} has the id '{value}'")
-    _check_rules(parsed, ids, error)
+                progress("validate", done, 0)
+    _check_taxonomy(terms, ids["taxonomy_terms"], error)
     if progress is not None:
-        progress("validate", total, total)
-    return parsed
+        progress("validate", done, done)
+    return counts
 
 
-def _check_rules(
-    parsed: dict[str, list[_Row]],
-    ids: dict[str, dict[str, _Raw]],
-    error: Callable[[_Raw, str, str], None],
+def _check_row(
+    table: str,
+    raw: _Raw,
+    values: dict[str, Any],
+    given: set[str],
+    ids: dict[str, dict[str, int | str]],
+    error: Sink,
 ) -> None:
-    """Rules that span fields or rows."""
-    for row in parsed["services"]:
-        topic, subtopic = row.values["topic"], row.values["subtopic"]
+    """Rules that span the fields of one row."""
+    if table == "services":
+        topic, subtopic = values["topic"], values["subtopic"]
         if subtopic is not None and topic in TOPICS and subtopic not in SUBTOPICS.get(topic, {}):
             known = ", ".join(SUBTOPICS.get(topic, {})) or "none"
-            error(row.raw, "subtopic", f"'{subtopic}' is not a subtopic of {topic} ({known})")
-    for row in parsed["phones"]:
-        if not row.given & {"service_id", "organization_id", "location_id"}:
-            error(row.raw, "service_id", "needs a service_id, organization_id or location_id")
-    for row in parsed["schedules"]:
-        if not row.given & {"service_id", "location_id"}:
-            error(row.raw, "service_id", "needs a service_id or location_id")
-        byday = row.values["byday"] or ""
-        if row.values["freq"] != "MONTHLY" and any(c.isdigit() for c in byday):
-            error(row.raw, "byday", "numbered days like 2MO need freq MONTHLY")
-    _check_unique(
-        parsed["service_at_locations"],
-        lambda v: (v["service_id"], v["location_id"]),
-        "location_id",
-        "links the same service and location",
-        error,
-    )
-    _check_unique(
-        parsed["languages"],
-        lambda v: (v["service_id"], v["language"]),
-        "code",
-        "lists the same language for the service",
-        error,
-    )
-    for row in parsed["translations"]:
-        kind, key = row.values["record_type"], row.values["record_id"]
+            error(raw, "subtopic", f"'{subtopic}' is not a subtopic of {topic} ({known})")
+    elif table == "phones":
+        if not given & {"service_id", "organization_id", "location_id"}:
+            error(raw, "service_id", "needs a service_id, organization_id or location_id")
+    elif table == "schedules":
+        if not given & {"service_id", "location_id"}:
+            error(raw, "service_id", "needs a service_id or location_id")
+        byday = values["byday"] or ""
+        if values["freq"] != "MONTHLY" and any(c.isdigit() for c in byday):
+            error(raw, "byday", "numbered days like 2MO need freq MONTHLY")
+    elif table == "translations":
+        kind, key = values["record_type"], values["record_id"]
         if kind is not None and key is not None and key not in ids[_RECORD_TABLES[kind]]:
-            error(row.raw, "record_id", f"no {kind} has the id '{key}'")
-    _check_unique(
-        parsed["translations"], _translation_key, "language", "translates the same field", error
-    )
-    parents = {
-        row.values["id"]: row.values["parent_id"]
-        for row in parsed["taxonomy_terms"]
-        if row.values["id"] is not None
-    }
-    for row in parsed["taxonomy_terms"]:
-        start, seen = row.values["id"], set()
+            error(raw, "record_id", f"no {kind} has the id '{key}'")
+
+
+def _check_taxonomy(
+    terms: list[tuple[_Raw, dict[str, Any]]], known: dict[str, int | str], error: Sink
+) -> None:
+    """Parents must exist and must not lead back to the term."""
+    parents = {values["id"]: values["parent_id"] for _, values in terms if values["id"]}
+    for raw, values in terms:
+        parent = values["parent_id"]
+        if parent is not None and parent not in known:
+            error(raw, "parent_id", f"no taxonomy term has the id '{parent}'")
+        start, seen = values["id"], set()
         current = parents.get(start)
         while current is not None and current not in seen:
             if current == start:
-                error(row.raw, "parent_id", "the parents of this term lead back to it")
+                error(raw, "parent_id", "the parents of this term lead back to it")
                 break
             seen.add(current)
             current = parents.get(current)
-
-
-def _check_unique(
-    rows: list[_Row],
-    key: Callable[[dict[str, Any]], tuple[Any, ...]],
-    name: str,
-    message: str,
-    error: Callable[[_Raw, str, str], None],
-) -> None:
-    first: dict[tuple[Any, ...], _Raw] = {}
-    for row in rows:
-        value = key(row.values)
-        if None in value:
-            continue
-        if value in first:
-            error(row.raw, name, f"{message} again (also in {first[value].where})")
-        else:
-            first[value] = row.raw
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -733,50 +839,110 @@ def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
+def _values(package: _Package, table: _Table) -> Iterator[dict[str, Any]]:
+    """The rows of a checked package again, as stored; a file that changed since it was
+    checked stops the import."""
+    errors: list[ImportError_] = []
+
+    def error(raw: _Raw, name: str, message: str) -> None:
+        errors.append(ImportError_(raw.file, raw.row, name, message))
+
+    for raw in package.read(table, errors):
+        values, _given = _parse(table, raw, package, error)
+        if errors:
+            break
+        yield values
+    if errors:
+        changed = ImportError_(table.file, 0, "", "changed while it was imported; import again")
+        raise DirectoryImportError([changed, *errors])
+
+
 async def _replace(
-    session: AsyncSession, parsed: dict[str, list[_Row]], progress: Progress | None
+    session: AsyncSession,
+    package: _Package,
+    total: int,
+    progress: Progress | None,
+    batches: bool,
 ) -> None:
+    """Delete the old directory, then insert the new one a chunk at a time, committing each
+    chunk: on SQLite a transaction holds the database's only write lock, and the bot must go
+    on answering (and writing) while a long import runs."""
     for table in reversed(TABLES):
         await session.execute(delete(table.model).execution_options(synchronize_session=False))
-    total = sum(len(rows) for rows in parsed.values())
+    if batches:
+        await session.commit()
     done = 0
     for table in TABLES:
-        values = [row.values for row in parsed[table.key]]
+        rows: Iterable[dict[str, Any]] = _values(package, table)
         if table.key == "taxonomy_terms":
-            values = _parents_first(values)
-        for start in range(0, len(values), CHUNK):
-            chunk = values[start : start + CHUNK]
-            await session.execute(insert(table.model), chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress("write", done, total)
+            rows = _parents_first(list(rows))
+        chunk: list[dict[str, Any]] = []
+        for values in rows:
+            chunk.append(values)
+            if len(chunk) == CHUNK:
+                done = await _insert(session, table, chunk, done, total, progress, batches)
+                chunk = []
+        if chunk:
+            done = await _insert(session, table, chunk, done, total, progress, batches)
     if progress is not None and total == 0:
         progress("write", 0, 0)
 
 
+async def _insert(
+    session: AsyncSession,
+    table: _Table,
+    chunk: list[dict[str, Any]],
+    done: int,
+    total: int,
+    progress: Progress | None,
+    batches: bool,
+) -> int:
+    await session.execute(insert(table.model), chunk)
+    if batches:
+        await session.commit()
+        await asyncio.sleep(0)  # let the bot's own tasks in between, when it shares the process
+    done += len(chunk)
+    if progress is not None:
+        progress("write", done, total)
+    return done
+
+
 async def import_package(
-    session: AsyncSession, path: Path, *, progress: Progress | None = None
+    session: AsyncSession,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    batches: bool = True,
 ) -> ImportReport:
     """Replace the directory with the package at `path` (a CSV folder or a JSON file).
 
-    Raises `DirectoryImportError` with every problem found, and then changes nothing. The
-    caller commits; `progress(stage, done, total)` reports the "validate" and "write" stages.
+    Every row is checked first; with any problem this raises `DirectoryImportError` listing
+    them all and changes nothing. A valid package is then written in chunks, each committed
+    (so the directory is incomplete while the import runs, and a crash while writing leaves
+    it so until the next import); `batches=False` writes it all in the caller's transaction
+    instead, for a small package loaded together with other data (the demo).
+    `progress(stage, done, total)` reports the "validate" stage (total 0 while still
+    unknown) and the "write" stage.
     """
     if path.is_dir():
-        package = _read_csv(path)
+        files = [path / table.file for table in TABLES if (path / table.file).is_file()]
+        too_large = _too_large(path, files, max_bytes)
+        package = _Package("csv") if too_large else _read_csv(path)
     elif path.is_file() and path.suffix.lower() == ".json":
-        package = _read_json(path)
+        too_large = _too_large(path, [path], max_bytes)
+        package = _Package("json") if too_large else _read_json(path)
     else:
         message = "is neither a folder of CSV files nor a .json file"
         raise DirectoryImportError([ImportError_(path.name, 0, "", message)])
-    parsed = _validate(package, progress)
+    if too_large is not None:
+        raise DirectoryImportError([too_large])
+    counts = _validate(package, progress)
     if package.errors:
         raise DirectoryImportError(package.errors)
-    await _replace(session, parsed, progress)
+    await _replace(session, package, sum(counts.values()), progress, batches)
     return ImportReport(
-        format=package.format,
-        counts={key: len(rows) for key, rows in parsed.items()},
-        ignored_columns=package.ignored_columns,
+        format=package.format, counts=counts, ignored_columns=package.ignored_columns
     )
 
 

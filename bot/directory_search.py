@@ -71,18 +71,33 @@ def _labels(label: str) -> list[str]:
     return found
 
 
-async def rebuild(session: AsyncSession) -> int:
-    """Write the search documents anew (after an import or an edit)."""
+#: Services whose documents are written together (and, with `commit`, committed together).
+BATCH = 1000
+
+
+async def rebuild(session: AsyncSession, *, commit: bool = False) -> int:
+    """Write the search documents anew (after an import or an edit).
+
+    Services are read a batch at a time, as plain columns, so a directory of any size fits
+    in memory; with `commit` each batch is committed, so on SQLite the bot can write between
+    batches of a large rebuild (searches meanwhile find only the services written so far).
+    """
     await session.execute(text("DELETE FROM dir_search"))
-    organisations = {o.id: o.name for o in await session.scalars(select(DirOrganization))}
+    organisations = dict(
+        (await session.execute(select(DirOrganization.id, DirOrganization.name))).tuples().all()
+    )
     translations: dict[str, list[str]] = {}
-    for row in await session.scalars(
-        select(DirTranslation).where(DirTranslation.record_type == "service")
+    for record_id, translated in await session.execute(
+        select(DirTranslation.record_id, DirTranslation.text).where(
+            DirTranslation.record_type == "service"
+        )
     ):
-        translations.setdefault(row.record_id, []).append(row.text)
+        translations.setdefault(record_id, []).append(translated)
     languages: dict[str, list[str]] = {}
-    for offered in await session.scalars(select(DirLanguage)):
-        languages.setdefault(offered.service_id, []).append(offered.language)
+    for service_id, language in await session.execute(
+        select(DirLanguage.service_id, DirLanguage.language)
+    ):
+        languages.setdefault(service_id, []).append(language)
     districts: dict[str, list[str]] = {}
     for service_id, district in await session.execute(
         select(DirServiceAtLocation.service_id, DirLocation.district).join(
@@ -92,29 +107,60 @@ async def rebuild(session: AsyncSession) -> int:
         if district:
             districts.setdefault(service_id, []).append(district)
     locales = [Locale.parse(code) for code in SHIPPED_LANGUAGES]
-    rows = []
-    for service in await session.scalars(select(DirService)):
-        parts = [
-            service.name,
-            service.description or "",
-            organisations.get(service.organization_id, ""),
-            *translations.get(service.id, []),
-        ]
-        if service.topic in TOPICS:
-            parts += _labels(TOPICS[service.topic])
-            parts.append(TOPIC_KEYWORDS.get(service.topic, ""))
-        subtopics = SUBTOPICS.get(service.topic, {})
-        if service.subtopic in subtopics:
-            parts += _labels(subtopics[service.subtopic])
-        for code in languages.get(service.id, []):
-            parts += [locale.languages.get(code, code) for locale in locales]
-        parts += districts.get(service.id, [])
-        rows.append({"service_id": service.id, "body": " ".join(p for p in parts if p)})
-    if rows:
+    labels: dict[str, list[str]] = {}  # a topic's names in every language, worked out once
+
+    def named(label: str) -> list[str]:
+        if label not in labels:
+            labels[label] = _labels(label)
+        return labels[label]
+
+    language_names = {
+        code: [locale.languages.get(code, code) for locale in locales]
+        for code in {code for codes in languages.values() for code in codes}
+    }
+    columns = (
+        DirService.id,
+        DirService.name,
+        DirService.description,
+        DirService.organization_id,
+        DirService.topic,
+        DirService.subtopic,
+    )
+    written, last = 0, ""
+    while True:
+        batch = (
+            await session.execute(
+                select(*columns).where(DirService.id > last).order_by(DirService.id).limit(BATCH)
+            )
+        ).all()
+        if not batch:
+            break
+        rows = []
+        for service_id, name, description, organization_id, topic, subtopic in batch:
+            parts = [
+                name,
+                description or "",
+                organisations.get(organization_id, ""),
+                *translations.get(service_id, []),
+            ]
+            if topic in TOPICS:
+                parts += named(TOPICS[topic])
+                parts.append(TOPIC_KEYWORDS.get(topic, ""))
+            subtopics = SUBTOPICS.get(topic, {})
+            if subtopic in subtopics:
+                parts += named(subtopics[subtopic])
+            for code in languages.get(service_id, []):
+                parts += language_names[code]
+            parts += districts.get(service_id, [])
+            rows.append({"service_id": service_id, "body": " ".join(p for p in parts if p)})
         await session.execute(
             text("INSERT INTO dir_search (service_id, body) VALUES (:service_id, :body)"), rows
         )
-    return len(rows)
+        if commit:
+            await session.commit()
+        written += len(rows)
+        last = batch[-1][0]
+    return written
 
 
 def terms(query: str) -> list[str]:

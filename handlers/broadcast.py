@@ -12,6 +12,7 @@ from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, format_number, ngettext
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button
 from db.models import (
@@ -167,7 +168,7 @@ async def send(ctx: Context, audience: str, texts: dict[str, str]) -> Broadcast:
 @router.button("broadcast.progress")
 async def progress(ctx: Context, value: str) -> None:
     """ "Delivered to 1,200 of 5,000" — counted from the outbox."""
-    entry = await ctx.session.get(Broadcast, int(value)) if value.isdigit() else None
+    entry = await get_row(ctx.session, Broadcast, value)
     if entry is None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return

@@ -19,6 +19,7 @@ from bot.core import multilang
 from bot.core.context import Context, PendingReply, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, format_number, isolate, ngettext
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Format
 from db.directory import TOPICS
@@ -285,7 +286,7 @@ async def on_capacity(ctx: Context, answer: Answer) -> str | None:
         ctx.remember(capacity=None, capacity_set=True)
         return next_missing(ctx.data)
     text = (answer.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+    if not text.isdecimal() or not 1 <= int(text) <= 10_000:
         ctx.reply(_("Please give a number from 1 to {max}.").format(max=10_000))
         return CAPACITY
     ctx.remember(capacity=int(text), capacity_set=True)
@@ -487,7 +488,7 @@ def event_data(event: Event) -> dict[str, Any]:
 
 
 async def own_event(ctx: Context, value: str) -> Event | None:
-    event = await ctx.session.get(Event, int(value)) if value.isdigit() else None
+    event = await get_row(ctx.session, Event, value)
     if event is None or not (
         event.created_by_person_id == ctx.person.id or ctx.person.has_role(Role.COORDINATOR)
     ):

@@ -27,6 +27,7 @@ from bot.core.i18n import (
     isolate,
     join_parts,
 )
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Format, Reply
 from db.directory import TOPICS
@@ -309,7 +310,7 @@ async def events_filter(ctx: Context, value: str) -> None:
 
 async def _event_and_occurrence(ctx: Context, value: str) -> tuple[Event, datetime] | None:
     raw_id, _sep, raw_key = value.partition(":")
-    event = await ctx.session.get(Event, int(raw_id)) if raw_id.isdigit() else None
+    event = await get_row(ctx.session, Event, raw_id)
     occurrence = parse_key(raw_key)
     if (
         event is None
@@ -471,7 +472,7 @@ async def calendar_file(ctx: Context, value: str) -> None:
 
 @router.deep_link("event")
 async def event_link(ctx: Context, argument: str) -> None:
-    event = await ctx.session.get(Event, int(argument)) if argument.isdigit() else None
+    event = await get_row(ctx.session, Event, argument)
     occurrence = next_occurrence(event, ctx.services.clock()) if event else None
     if event is None or occurrence is None:
         ctx.reply(_("This event does not exist (any more)."))

@@ -49,7 +49,7 @@ def parse_typed(text: str, options: Sequence[Option]) -> list[str] | None:
     chosen: list[str] = []
     labels = {label.casefold(): value for value, label in options}
     for part in parts:
-        if part.isdigit() and 1 <= int(part) <= len(options):
+        if part.isdecimal() and 1 <= int(part) <= len(options):
             value = options[int(part) - 1][0]
         elif part.casefold() in labels:
             value = labels[part.casefold()]

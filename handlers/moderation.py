@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.core.context import Context, make_reply
 from bot.core.i18n import N_, _, format_number, isolate, ngettext
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Reply
 from db.models import Person, PersonRole, Report, Role
@@ -124,7 +125,7 @@ def _report_message(
 
 
 async def _report(ctx: Context, value: str) -> Report | None:
-    entry = await ctx.session.get(Report, int(value)) if value.isdigit() else None
+    entry = await get_row(ctx.session, Report, value)
     if entry is None or entry.status != "open":
         ctx.reply(_("This report was already handled."))
         return None
@@ -183,7 +184,7 @@ async def block_command(ctx: Context) -> None:
 
 @router.button("admin.unblock", once=True)
 async def unblock(ctx: Context, value: str) -> None:
-    person = await ctx.session.get(Person, int(value)) if value.isdigit() else None
+    person = await get_row(ctx.session, Person, value)
     if person is None or person.blocked_at is None:
         ctx.reply(_("This person is not blocked."))
         return

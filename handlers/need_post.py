@@ -315,7 +315,7 @@ async def ask_count(ctx: Context) -> None:
 
 async def on_count(ctx: Context, answer: Answer) -> str | None:
     text = (answer.value or answer.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_COUNT:
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_COUNT:
         ctx.reply(_("Please give a number from 1 to {max}.").format(max=MAX_COUNT))
         return COUNT
     ctx.remember(count=int(text))

@@ -25,6 +25,7 @@ from bot.core.i18n import (
     join_parts,
     localise_digits,
 )
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Format, Reply
 from db.models import NEED_LISTING_ORDER, Intent, Need, NeedStatus, Organisation
@@ -186,7 +187,7 @@ async def show_needs(ctx: Context, filters: dict[str, str]) -> None:
     paging and filter buttons. (One message rather than one per need: a page arrives at once,
     and five needs do not push the rest of the chat out of sight.)"""
     now = ctx.services.clock()
-    page = max(0, int(filters.get("p", "0")) if filters.get("p", "0").isdigit() else 0)
+    page = max(0, int(filters.get("p", "0")) if filters.get("p", "0").isdecimal() else 0)
     query = open_needs_query(now, filters)
     counting = query.order_by(None).with_only_columns(Need.id)
     total = await ctx.session.scalar(select(func.count()).select_from(counting.subquery())) or 0
@@ -299,7 +300,7 @@ UNLISTED = (NeedStatus.PENDING_REVIEW, NeedStatus.DECLINED)
 @router.deep_link("need")
 async def need_link(ctx: Context, argument: str) -> None:
     """A link to one need (shared in a group or a newsletter)."""
-    need = await ctx.session.get(Need, int(argument)) if argument.isdigit() else None
+    need = await get_row(ctx.session, Need, argument)
     if need is None or need.status in UNLISTED:
         ctx.reply(_("This need does not exist (any more)."))
         return

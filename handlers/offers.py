@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Context, make_reply
 from bot.core.i18n import _, format_list, format_number, isolate, ngettext
+from bot.core.ids import get_row
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -196,7 +197,7 @@ async def notify_coordinators_of_need(
 async def review_need(ctx: Context, value: str) -> None:
     """A coordinator publishes or declines a need from someone without an approved group."""
     verdict, _sep, raw_id = value.partition(":")
-    need = await ctx.session.get(Need, int(raw_id)) if raw_id.isdigit() else None
+    need = await get_row(ctx.session, Need, raw_id)
     if need is None or verdict not in ("approve", "decline"):
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
@@ -242,7 +243,7 @@ async def review_need(ctx: Context, value: str) -> None:
 
 # --- the volunteer's answers ------------------------------------------------------------------
 async def own_offer(ctx: Context, value: str) -> Offer | None:
-    offer = await ctx.session.get(Offer, int(value)) if value.isdigit() else None
+    offer = await get_row(ctx.session, Offer, value)
     if offer is None or offer.volunteer_person_id != ctx.person.id:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return None
@@ -343,7 +344,7 @@ async def offer_help(ctx: Context, value: str) -> None:
 @router.button("need.help", once=True)
 async def need_help(ctx: Context, value: str) -> None:
     """ "I can help" on a need found with /needs or a link, without having been asked."""
-    need = await ctx.session.get(Need, int(value)) if value.isdigit() else None
+    need = await get_row(ctx.session, Need, value)
     if need is None or need.status != NeedStatus.OPEN:
         ctx.reply(_("Thank you! This need has meanwhile been filled or closed."))
         return
@@ -405,7 +406,7 @@ async def offer_pause(ctx: Context, value: str) -> None:
 
 # --- the poster's decision ------------------------------------------------------------------
 async def deciding_offer(ctx: Context, value: str) -> tuple[Offer, Need] | None:
-    offer = await ctx.session.get(Offer, int(value)) if value.isdigit() else None
+    offer = await get_row(ctx.session, Offer, value)
     need = await ctx.session.get(Need, offer.need_id) if offer else None
     if offer is None or need is None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))

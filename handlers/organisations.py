@@ -17,6 +17,7 @@ from bot.core import deeplinks
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, isolate
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Format, Reply
 from db.models import (
@@ -304,7 +305,7 @@ async def register_button(ctx: Context, _value: str) -> None:
 async def review(ctx: Context, value: str) -> None:
     """A coordinator approves (an invitation code is made) or declines."""
     verdict, _sep, raw_id = value.partition(":")
-    organisation = await ctx.session.get(Organisation, int(raw_id)) if raw_id.isdigit() else None
+    organisation = await get_row(ctx.session, Organisation, raw_id)
     if organisation is None or verdict not in ("approve", "decline"):
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return

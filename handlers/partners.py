@@ -155,7 +155,7 @@ async def add(ctx: Context, _value: str) -> None:
 
 @router.button("partners.edit")
 async def choose(ctx: Context, value: str) -> None:
-    if value.isdigit():
+    if value.isdecimal():
         await ctx.start_flow(EDITING, at=FIELD, organisation_id=int(value))
         return
     organisations = list(

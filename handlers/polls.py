@@ -21,6 +21,7 @@ from bot.core import multilang
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, format_date, format_moment, format_number, ngettext
+from bot.core.ids import get_row
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -171,7 +172,7 @@ async def ask_quorum(ctx: Context) -> None:
 
 async def on_quorum(ctx: Context, answer: Answer) -> str | None:
     text = (answer.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+    if not text.isdecimal() or not 1 <= int(text) <= 100_000:
         ctx.reply(_("Please give a number from 1 to {max}.").format(max=100_000))
         return QUORUM
     ctx.remember(quorum=int(text))
@@ -255,8 +256,8 @@ async def poll_command(ctx: Context) -> None:
 @router.button("poll.vote", once=True)
 async def vote(ctx: Context, value: str) -> None:
     raw_poll, _sep, raw_option = value.partition(":")
-    poll = await ctx.session.get(Poll, int(raw_poll)) if raw_poll.isdigit() else None
-    if poll is None or not raw_option.isdigit() or int(raw_option) >= len(poll.options):
+    poll = await get_row(ctx.session, Poll, raw_poll)
+    if poll is None or not raw_option.isdecimal() or int(raw_option) >= len(poll.options):
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
     if poll.status != "open" or poll.deadline <= ctx.services.clock():

@@ -19,6 +19,7 @@ from bot import directory_search
 from bot.core.context import Context, PendingReply, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, current_timezone, isolate, join_parts
+from bot.core.ids import get_row
 from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
@@ -244,7 +245,7 @@ async def ask_button(ctx: Context, _value: str) -> None:
 @router.button("referral.helpful", once=True)
 async def helpful(ctx: Context, value: str) -> None:
     raw_id, _sep, verdict = value.partition(":")
-    question = await ctx.session.get(ReferralQuestion, int(raw_id)) if raw_id.isdigit() else None
+    question = await get_row(ctx.session, ReferralQuestion, raw_id)
     if question is None or verdict not in ("yes", "no"):
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
@@ -304,7 +305,7 @@ async def handover(ctx: Context, value: str) -> None:
     """Open (or reopen) a ticket and let the person write their question."""
     ticket = await open_ticket(ctx)
     if ticket is None:
-        question = await ctx.session.get(ReferralQuestion, int(value)) if value.isdigit() else None
+        question = await get_row(ctx.session, ReferralQuestion, value)
         ticket = Ticket(
             person_id=ctx.person.id,
             created_at=ctx.services.clock(),
@@ -401,7 +402,7 @@ TALK_WAIT = TALK  # the person may go on writing; each message reaches the team
 
 @router.button("ticket.reply")
 async def reply_button(ctx: Context, value: str) -> None:
-    ticket = await ctx.session.get(Ticket, int(value)) if value.isdigit() else None
+    ticket = await get_row(ctx.session, Ticket, value)
     if ticket is None or ticket.person_id != ctx.person.id:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return
@@ -414,7 +415,7 @@ async def reply_button(ctx: Context, value: str) -> None:
 @router.button("ticket.claim")
 async def claim(ctx: Context, value: str) -> None:
     """A coordinator takes the question; what they write next goes to the person."""
-    ticket = await ctx.session.get(Ticket, int(value)) if value.isdigit() else None
+    ticket = await get_row(ctx.session, Ticket, value)
     if ticket is None or ticket.status == TicketStatus.CLOSED:
         ctx.reply(_("This conversation is closed."))
         return
@@ -476,7 +477,7 @@ TALKING = router.add_flow(
 
 @router.button("ticket.close", once=True)
 async def close(ctx: Context, value: str) -> None:
-    ticket = await ctx.session.get(Ticket, int(value)) if value.isdigit() else None
+    ticket = await get_row(ctx.session, Ticket, value)
     is_person = ticket is not None and ticket.person_id == ctx.person.id
     is_coordinator = ticket is not None and ctx.person.has_role(Role.COORDINATOR)
     if ticket is None or not (is_person or is_coordinator):

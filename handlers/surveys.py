@@ -25,6 +25,7 @@ from bot.core import multilang, spreadsheet
 from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, format_list, format_number, ngettext
+from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Reply
 from db.models import Survey, SurveyParticipation, SurveyResponse
@@ -402,7 +403,7 @@ async def survey_command(ctx: Context) -> None:
 @router.button("survey.start")
 async def start(ctx: Context, value: str) -> None:
     """Start, or continue where the person stopped."""
-    survey = await ctx.session.get(Survey, int(value)) if value.isdigit() else None
+    survey = await get_row(ctx.session, Survey, value)
     entry = await participation(ctx, survey.id) if survey else None
     if survey is None or entry is None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
@@ -558,7 +559,7 @@ def to_csv(survey: Survey, responses: list[SurveyResponse]) -> bytes:
 
 @router.button("survey.results")
 async def results(ctx: Context, value: str) -> None:
-    survey = await ctx.session.get(Survey, int(value)) if value.isdigit() else None
+    survey = await get_row(ctx.session, Survey, value)
     if survey is None:
         ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
         return

@@ -9,6 +9,7 @@ language and the bot carries on.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import unicodedata
 from datetime import timedelta
@@ -52,6 +53,22 @@ def clean_text(text: str) -> str:
     ).strip()
 
 
+def cleaned(incoming: Incoming) -> Incoming:
+    """The update with its text (command arguments included) and chat title cleaned.
+
+    Cleaned once, before anything reads it: handlers take command arguments from
+    `incoming.args`, and a NUL that reached PostgreSQL there failed the whole update.
+    """
+    text = incoming.text if incoming.text is None else clean_text(incoming.text)
+    title = incoming.chat.title
+    if title is not None:
+        title = clean_text(title) or None
+    if text == incoming.text and title == incoming.chat.title:
+        return incoming
+    chat = dataclasses.replace(incoming.chat, title=title)
+    return dataclasses.replace(incoming, text=text, chat=chat)
+
+
 class Dispatcher:
     def __init__(self, services: Services, limiter: FloodLimiter | None = None) -> None:
         self.services = services
@@ -62,6 +79,7 @@ class Dispatcher:
     async def handle(self, incoming: Incoming) -> Handled:
         """Handle one update and return the direct replies for the transport to send."""
         settings = self.services.settings
+        incoming = cleaned(incoming)
         verdict = (
             "ok"
             if incoming.actor.platform in self.unlimited_platforms
@@ -213,7 +231,7 @@ class Dispatcher:
             if handler is not None:
                 await handler(ctx)
             return
-        text = clean_text(incoming.text or "")
+        text = incoming.text or ""  # cleaned by `handle`
         if len(text) > MAX_INPUT_LENGTH:
             ctx.reply(
                 _(

@@ -400,7 +400,7 @@ class MatrixTransport:
                 continue
             content = event.get("content") or {}
             version = str(content.get("room_version", "1"))
-            if not version.isdigit() or int(version) < 12:
+            if not version.isdecimal() or int(version) < 12:
                 return set()
             return {event.get("sender", ""), *content.get("additional_creators", [])}
         return set()

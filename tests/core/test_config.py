@@ -70,6 +70,23 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ({"MATRIX_HOMESERVER": "https://m.org", "MATRIX_USER_ID": "@l:m.org"}, "MATRIX_PASSWORD"),
         ({"MATRIX_USER_ID": "@l:m.org", "MATRIX_PASSWORD": "x"}, "MATRIX_HOMESERVER"),
         ({"LOTSE_WEBHOOK_PORT": "99999"}, "LOTSE_WEBHOOK_PORT"),
+        # digits int() refuses although str.isdigit() accepts them
+        ({"LOTSE_WEBHOOK_PORT": "8443²"}, "LOTSE_WEBHOOK_PORT"),
+        ({"LOTSE_FLOOD_BURST": "²"}, "LOTSE_FLOOD_BURST"),
+        ({"LOTSE_DIGEST_HOUR": "⁸"}, "LOTSE_DIGEST_HOUR"),
+        ({"LOTSE_COORDINATORS": "telegram:12345²"}, "LOTSE_COORDINATORS"),
+        ({"LOTSE_COORDINATORS": "matrix:anna"}, "LOTSE_COORDINATORS"),
+        ({"LOTSE_DATABASE_URL": "sqlite+aiosqlite://"}, "LOTSE_DATABASE_URL"),
+        ({"LOTSE_DATABASE_URL": "sqlite+aiosqlite:///"}, "LOTSE_DATABASE_URL"),
+        ({"LOTSE_DATABASE_URL": "postgresql+asyncpg://db.example.org"}, "LOTSE_DATABASE_URL"),
+        (
+            {
+                "LOTSE_DATABASE_URL": "postgresql+asyncpg://lotse@db.example.org/lotse",
+                "TELEGRAM_BOT_TOKEN": "123:ABC",
+                "LOTSE_WEBHOOK_URL": "https://bot.example.org/telegram/hook",
+            },
+            "LOTSE_WEBHOOK_SECRET",
+        ),
     ],
 )
 def test_wrong_values_name_the_variable(
@@ -79,3 +96,12 @@ def test_wrong_values_name_the_variable(
         settings(tmp_path, **env)
     assert str(error.value).startswith(variable + ":")
     assert "\n" not in str(error.value)
+
+
+def test_webhook_secret_is_optional_for_a_single_process_on_sqlite(tmp_path: Path) -> None:
+    s = settings(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN="123:ABC",
+        LOTSE_WEBHOOK_URL="https://bot.example.org/telegram/hook",
+    )
+    assert s.webhook_url and s.webhook_secret is None

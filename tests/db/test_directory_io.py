@@ -3,9 +3,14 @@ and an export imports back to exactly the same directory."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import os
 import shutil
+import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bench.directory_import import write_package
 from bot.app import App
 from bot.directory_io import (
     DirectoryImportError,
@@ -35,6 +41,7 @@ from db.directory import (
     DirTranslation,
 )
 from db.models import Base
+from tests.support import Conversation
 
 DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "directory"
 MODELS: tuple[Any, ...] = (
@@ -355,3 +362,152 @@ async def test_progress_is_reported(app: App) -> None:
     assert ("write", report.total, report.total) == calls[-1]
     writes = [done for stage, done, _ in calls if stage == "write"]
     assert writes == sorted(writes) and len(writes) >= report.total // 500
+
+
+# --- broken files, big files, and the bot beside a long import ---------------------------------
+
+
+def _small_package(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "organizations.csv").write_text("id,name\norg-1,Eine Initiative\n", "utf-8")
+    (folder / "services.csv").write_text(
+        "id,organization_id,name,status,topic\n"
+        "svc-1,org-1,Sprachcafé,active,language_courses\n"
+        "svc-2,org-1,Beratung,active,health\n"
+        "svc-3,org-1,Kleiderkammer,active,everyday_help\n",
+        "utf-8",
+    )
+    return folder
+
+
+async def test_a_nul_in_a_cell_is_a_row_error(app: App, tmp_path: Path) -> None:
+    package = _small_package(tmp_path / "package")
+    services = package / "services.csv"
+    services.write_text(services.read_text("utf-8").replace("Beratung", "Bera\x00tung"), "utf-8")
+    async with app.session_factory() as session:
+        with pytest.raises(DirectoryImportError) as caught:
+            await import_package(session, package)
+    assert caught.value.errors == [
+        ImportError_("services.csv", 2, "name", "contains a NUL character")
+    ]
+
+
+async def test_an_unbalanced_quote_is_a_row_error(app: App, tmp_path: Path) -> None:
+    package = _small_package(tmp_path / "package")
+    services = package / "services.csv"
+    services.write_text(
+        services.read_text("utf-8").replace("Beratung", '"Beratung, offen'), "utf-8"
+    )
+    async with app.session_factory() as session:
+        with pytest.raises(DirectoryImportError) as caught:
+            await import_package(session, package)
+    [error] = caught.value.errors
+    assert (error.file, error.row) == ("services.csv", 2)
+    assert "never closed" in error.message
+
+    services.write_text(
+        services.read_text("utf-8").replace('"Beratung, offen', '"Beratung" offen'), "utf-8"
+    )
+    async with app.session_factory() as session:
+        with pytest.raises(DirectoryImportError) as caught:
+            await import_package(session, package)
+    [error] = caught.value.errors
+    assert (error.file, error.row) == ("services.csv", 2)
+    assert "closing" in error.message
+
+
+async def test_json_nested_too_deeply_is_refused(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, "utf-8")  # past the parser's recursion
+    async with app.session_factory() as session:
+        with pytest.raises(DirectoryImportError) as caught:
+            await import_package(session, path)
+    assert caught.value.errors == [
+        ImportError_("deep.json", "", "", "is nested deeper than 32 levels")
+    ]
+
+    nested: Any = "Beratung"
+    for _ in range(40):  # within the parser's limit, but no HSDS package is like this
+        nested = [nested]
+    service = {"id": "svc-1", "name": "x", "status": "active", "topic": "health"}
+    path.write_text(json.dumps([{**service, "description": nested}]), "utf-8")
+    async with app.session_factory() as session:
+        with pytest.raises(DirectoryImportError) as caught:
+            await import_package(session, path)
+    [error] = caught.value.errors
+    assert error.row.startswith("[0].description[0][0]") and "deeper than 32" in error.message
+
+
+async def test_a_package_over_the_size_limit_is_refused_before_reading(
+    app: App, tmp_path: Path
+) -> None:
+    package = _small_package(tmp_path / "package")
+    async with app.session_factory() as session:
+        with pytest.raises(DirectoryImportError) as caught:
+            await import_package(session, package, max_bytes=100)
+        report = await import_package(session, package, max_bytes=10_000)
+    [error] = caught.value.errors
+    assert error.file == "package" and "more than the 100 bytes" in error.message
+    assert "LOTSE_IMPORT_MAX_MB" in error.message
+    assert report.counts["services"] == 3
+
+
+async def test_people_are_answered_while_a_large_directory_is_imported(
+    app: App, chat: Conversation, tmp_path: Path
+) -> None:
+    """The import commits in batches: on SQLite a transaction holds the only write lock,
+    and an import of 300,000 rows takes a minute. Another connection can take the lock
+    between two batches, and a person talking to the bot meanwhile gets answers."""
+    rows = write_package(tmp_path / "package", 6_000)
+    database = app.settings.database_url.removeprefix("sqlite+aiosqlite:///")
+    sqlite = app.engine.dialect.name == "sqlite"
+    seen_between: list[int] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage != "write" or not sqlite or done == total:
+            return
+        other = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if the import held the lock
+            other.execute("ROLLBACK")
+            seen_between.append(other.execute("SELECT count(*) FROM dir_services").fetchone()[0])
+        finally:
+            other.close()
+
+    async def importing() -> Any:
+        async with app.session_factory() as session:
+            return await import_package(session, tmp_path / "package", progress=progress)
+
+    task = asyncio.create_task(importing())
+    answers = []
+    while not task.done():
+        answers += await chat.say("lea", "/help", lang="en")
+    report = await task
+    assert report.total == rows
+    assert len(answers) >= 3 and not any("went wrong" in a.text for a in answers)
+    if sqlite:
+        assert len(seen_between) >= 10
+        assert seen_between == sorted(seen_between) and 0 < seen_between[-1] <= 1_000
+
+
+def test_the_command_lists_row_errors_without_a_traceback(tmp_path: Path) -> None:
+    package = _small_package(tmp_path / "package")
+    (package / "organizations.csv").write_text('id,name\norg-1,"Eine Initiative\n', "utf-8")
+    services = package / "services.csv"
+    services.write_text(services.read_text("utf-8").replace("Beratung", "Bera\x00tung"), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "TELEGRAM_"))}
+    env["LOTSE_DATA_DIR"] = str(tmp_path / "data")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "directory", "import", str(package)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    unclosed = "organizations.csv, row 1: a quoted cell that starts in this row is never closed"
+    assert f'{unclosed} (a " is missing)' in lines
+    assert "services.csv, row 2, name: contains a NUL character" in lines
+    assert lines[-1] == "lotse: 5 error(s); nothing was imported."
