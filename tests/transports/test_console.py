@@ -177,3 +177,12 @@ def test_a_second_make_run_keeps_what_people_changed_and_reset_starts_over(
     assert "Demo network loaded: 18 organisations added, 0 updated" in reset.stderr
     third = lotse(["run", "--demo-chat"], tmp_path, "lina> /profile\n")
     assert t("de", "You receive offers.") in third.stdout
+
+
+def test_a_newcomers_first_words_in_the_terminal_get_the_language_choice(tmp_path: Path) -> None:
+    result = lotse(["chat"], tmp_path, "olena> привіт\nali> 7\n")
+    assert result.returncode == 0, result.stderr
+    olena, ali = result.stdout.split("[to ali]")
+    assert "  [1] Українська\n  [2] Русский\n" in olena
+    assert t("uk", "Which language would you like me to use?") in olena
+    assert "  [1] Deutsch\n" in ali and t("de", "Which language would you like me to use?") in ali

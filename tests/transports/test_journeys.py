@@ -159,6 +159,7 @@ def test_a_german_speakers_first_hour_reads_in_german(tmp_path: Path) -> None:
     text = "\n".join(lines)
     assert t("de", "What brings you here?") in text
     assert t("de", "Here is what I can do:") in text
+    assert f", {t('de', 'afternoons')} ({t('de', 'regularly')})" in text  # mid-sentence case
     english_only = (
         catalog_words("en", source=True)
         - catalog_words("de", source=False)
