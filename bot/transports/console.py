@@ -173,7 +173,9 @@ class ConsoleTransport:
         """Print what the scheduler queues while nobody types (until cancelled)."""
         while True:
             await asyncio.sleep(every)
-            await self.drain()
+            if await self.drain() and self.output is sys.stdout and sys.stdin.isatty():
+                self.output.write("> ")  # the prompt again, below what was just printed
+                self.output.flush()
 
     async def run(
         self,
