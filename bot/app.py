@@ -29,7 +29,7 @@ def build_routes() -> RouteTable:
 
 
 def build_hooks() -> Hooks:
-    from handlers.common import not_understood
+    from handlers.onboarding import not_understood
     from handlers.permissions import allowed
     from handlers.privacy import NOTICE_VERSION, ask_for_consent
 

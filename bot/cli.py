@@ -70,11 +70,17 @@ def _parser() -> argparse.ArgumentParser:
         f"(shipped: {', '.join(SHIPPED_LANGUAGES)})",
     )
 
-    sub.add_parser(
+    demo = sub.add_parser(
         "demo",
         help="load the demo network of the fictional city of Wiesenfeld",
         description="Load a fictional network (organisations and more) into the "
         "database. Safe to run twice: records are updated, not duplicated.",
+    )
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="start over: delete everything stored (people, network, messages) and load "
+        "the demo anew, without asking",
     )
 
     directory = sub.add_parser(
@@ -131,22 +137,20 @@ async def _chat(settings: Settings, user: str, language: str | None) -> None:
         await app.close()
 
 
-async def _demo(settings: Settings) -> None:
+async def _demo(settings: Settings, reset: bool = False) -> None:
     from bot.app import open_app
-    from bot.demo import load_demo
+    from bot.demo import empty_database, load_demo
+    from bot.demo_chat import describe
 
     app = await open_app(settings)
     try:
+        if reset:
+            removed = await empty_database(app.session_factory)
+            print(f"Database emptied: {removed} rows deleted.", file=sys.stderr)
         summary = await load_demo(app.session_factory, settings.tz, now=app.services.clock())
     finally:
         await app.close()
-    print(
-        f"Demo network loaded: {summary.organisations_added} organisations added, "
-        f"{summary.organisations_updated} updated; {summary.volunteers} volunteers and "
-        f"{summary.needs} open needs, {summary.events} upcoming events, "
-        f"{summary.services} services in the directory.",
-        file=sys.stderr,
-    )
+    print(describe(summary), file=sys.stderr)
 
 
 async def _directory(settings: Settings, args: argparse.Namespace) -> int:
@@ -246,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "demo":
         _configure_logging(args.log_level, "WARNING")
-        asyncio.run(_demo(settings))
+        asyncio.run(_demo(settings, reset=args.reset))
         return 0
     if args.command == "directory":
         _configure_logging(args.log_level, "WARNING")
@@ -258,14 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # run
     if not (settings.telegram_configured or settings.matrix_configured):
         if args.demo_chat:
+            from bot.demo_chat import run_demo_chat
+
             _configure_logging(args.log_level, "WARNING")
-            asyncio.run(_demo(settings))
-            print(
-                "No messenger configured: opening the terminal chat on the demo network. "
-                "Type /start; Ctrl-D quits.",
-                file=sys.stderr,
-            )
-            asyncio.run(_chat(settings, "you", None))
+            asyncio.run(run_demo_chat(settings))
             return 0
         print(NOT_CONFIGURED, file=sys.stderr, end="")
         return 1

@@ -2,7 +2,9 @@
 
 Wiesenfeld (about 180,000 inhabitants, six districts) is made up; so are all names, addresses
 and phone numbers (555 numbers). Loading is idempotent: every record has a stable slug and is
-updated in place when the demo is loaded again.
+updated in place when the demo is loaded again. `make run` loads it only into a database that
+holds no network yet, so what people changed while trying it stays changed; `lotse demo --reset`
+empties the database first.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import (
+    Base,
     Event,
     EventStatus,
     Intent,
@@ -248,3 +251,26 @@ async def load_demo(
         services = await load_directory(session)
         await session.commit()
     return DemoSummary(added, updated, volunteers, needs, events, services)
+
+
+async def holds_a_network(session_factory: async_sessionmaker[AsyncSession]) -> bool:
+    """Has a network been set up here (the demo or a real one)? Then the demo stays out."""
+    async with session_factory() as session:
+        return bool(await session.scalar(select(func.count()).select_from(Organisation)))
+
+
+async def empty_database(session_factory: async_sessionmaker[AsyncSession]) -> int:
+    """Delete every row the bot stored (people, network, directory, queued messages, jobs),
+    keeping the schema; return how many rows went. For `lotse demo --reset`."""
+    removed = 0
+    async with session_factory() as session:
+        connection = await session.connection()
+        tables = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+        for table in reversed(Base.metadata.sorted_tables):
+            result = await session.execute(table.delete())
+            removed += max(getattr(result, "rowcount", 0) or 0, 0)
+        for extra in ("dir_search", "scheduler_jobs"):
+            if extra in tables:
+                await session.execute(text(f"DELETE FROM {extra}"))
+        await session.commit()
+    return removed

@@ -7,6 +7,7 @@ from bot.core.i18n import N_, _
 from bot.core.router import Router
 from bot.core.types import Button
 from db.models import Role
+from handlers.permissions import Level, levels_of, required
 
 router = Router("common")
 
@@ -20,10 +21,38 @@ async def show_main_menu(ctx: Context) -> None:
     ctx.reply(_("What would you like to do?"), buttons)
 
 
-def help_text(ctx: Context) -> str:
-    commands = ctx.services.routes.listed_commands(group=ctx.is_group)
+#: Commands only some people may use, listed in /help under their own heading.
+HELP_SECTIONS: tuple[tuple[frozenset[Level], str], ...] = (
+    (frozenset({Level.ORG_MEMBER, Level.ORG_ADMIN}), N_("For members of your organisation:")),
+    (frozenset({Level.COORDINATOR}), N_("For coordinators:")),
+)
+
+
+async def help_text(ctx: Context) -> str:
+    """The commands this person may use here; those of a role under the role's heading,
+    so nobody is offered what would only be refused."""
+    levels = await levels_of(ctx) | {Level.PERSON}  # consent is asked for on the way
+    sectioned = frozenset().union(*(section for section, _heading in HELP_SECTIONS))
+    # a role's commands stay out of the platform's command menu (everyone sees that one),
+    # but here they are shown to those who have the role
+    usable = [
+        c
+        for c in ctx.services.routes.commands.values()
+        if (c.in_groups if ctx.is_group else c.in_private)
+        and (c.listed or required("command", c.name) in sectioned)
+        and required("command", c.name) in levels
+    ]
     lines = [_("Here is what I can do:"), ""]
-    lines += [f"/{command.name} – {_(command.description)}" for command in commands]
+    lines += [
+        f"/{c.name} – {_(c.description)}"
+        for c in usable
+        if required("command", c.name) not in sectioned
+    ]
+    for section, heading in HELP_SECTIONS:
+        mine = [c for c in usable if required("command", c.name) in section]
+        if mine:
+            lines += ["", _(heading)]
+            lines += [f"/{c.name} – {_(c.description)}" for c in mine]
     lines += ["", _("Where I show buttons, you can also type the number or the text of a button.")]
     if ctx.is_group:
         lines.append(_("In a group I only answer commands and replies to my messages."))
@@ -32,7 +61,7 @@ def help_text(ctx: Context) -> str:
 
 @router.command("help", N_("Show what I can do"), in_groups=True, needs_consent=False)
 async def help_command(ctx: Context) -> None:
-    ctx.reply(help_text(ctx))
+    ctx.reply(await help_text(ctx))
 
 
 @router.button("help.show", needs_consent=False)

@@ -1,5 +1,8 @@
 """First contact: /start → language → privacy consent → what brings you here → main menu.
 
+A newcomer's first message, whatever it says ("hello", "مرحبا", "привіт", "5"), starts the
+same onboarding as /start: the language choice, ordered by a guess from its script.
+
 onboarding.language  --choice-->  onboarding.consent
 onboarding.consent   --agree--->  onboarding.intent
                      --decline->  END (only the refusal is stored)
@@ -7,6 +10,8 @@ onboarding.intent    --choice-->  END (main menu for that intent)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bot.core import deeplinks
 from bot.core.context import Context
@@ -21,6 +26,7 @@ from bot.core.i18n import (
     set_locale,
 )
 from bot.core.router import Router
+from bot.core.script_guess import guess_languages, likely_language
 from bot.core.types import Button
 from db.models import Intent
 from handlers.privacy import (
@@ -45,9 +51,11 @@ INTENT_LABELS = {
 }
 
 
-def language_buttons(action: str) -> list[list[Button]]:
-    """Languages named in themselves, two to a row."""
-    buttons = [Button(action, LANGUAGE_NAMES[code], code) for code in SHIPPED_LANGUAGES]
+def language_buttons(action: str, order: Sequence[str] = SHIPPED_LANGUAGES) -> list[list[Button]]:
+    """Languages named in themselves, two to a row, in `order` (the likeliest first)."""
+    codes = [c for c in order if c in SHIPPED_LANGUAGES]
+    codes += [c for c in SHIPPED_LANGUAGES if c not in codes]
+    buttons = [Button(action, LANGUAGE_NAMES[code], code) for code in codes]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
@@ -69,7 +77,7 @@ async def ask_language(ctx: Context) -> None:
         ).format(network=isolate(ctx.settings.network_name))
         + "\n\n"
         + _("Which language would you like me to use?"),
-        language_buttons(LANGUAGE_STATE),
+        language_buttons(LANGUAGE_STATE, ctx.data.get("order", SHIPPED_LANGUAGES)),
     )
 
 
@@ -195,6 +203,38 @@ async def start(ctx: Context) -> None:
         await ctx.start_flow(ONBOARDING, at=CONSENT_STATE, **pending)
     else:
         await ctx.start_flow(ONBOARDING, **pending)
+
+
+def is_newcomer(ctx: Context) -> bool:
+    """Someone we know nothing of yet: no language chosen, no consent asked and answered."""
+    person = ctx.person
+    return (
+        not ctx.is_group
+        and person.language is None
+        and person.consent_version is None
+        and person.consent_declined_at is None
+        and not person.intent
+    )
+
+
+async def welcome_newcomer(ctx: Context, text: str) -> None:
+    """Whatever a newcomer's first message says, answer with the welcome and the language
+    choice: their likely languages first, the welcome in one they can probably read."""
+    if match_language(ctx.incoming.actor.language_code) is None:
+        guess = likely_language(text)
+        if guess is not None:
+            set_locale(guess)
+    await ctx.start_flow(ONBOARDING, order=list(guess_languages(text)))
+
+
+async def not_understood(ctx: Context) -> None:
+    """A newcomer gets the welcome; anyone else a hint on what to do instead."""
+    from handlers.common import not_understood as hint
+
+    if is_newcomer(ctx):
+        await welcome_newcomer(ctx, ctx.incoming.text or "")
+    else:
+        await hint(ctx)
 
 
 @router.button("onboarding.change_intent")

@@ -301,7 +301,8 @@ def summary(data: dict[str, Any]) -> str:
     area = data.get("district") or data.get("postcode") or "–"
     days = format_list([day_name(d) for d in data.get("days", [])])
     times = format_list([_(TIMES[t]) for t in data.get("times", [])])
-    kind = dict(kind_options()).get(data.get("kind", "regular"), "")
+    # mid-sentence, in lower case: the buttons' "Regularly" would read wrong in the summary
+    kind = _("regularly") if data.get("kind", "regular") == "regular" else _("now and then")
     quiet = data.get("quiet")
     quiet_text = (
         localise_digits(f"{quiet[0]:02d}:00–{quiet[1]:02d}:00") if quiet else _("No quiet hours")

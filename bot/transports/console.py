@@ -6,7 +6,9 @@ next line, so a message of several lines (a poll's options, a broadcast) can be 
 `[to NAME]` or `[to #GROUP]` header, the text, then buttons as `  [1] Label`; a file the bot sends
 (a calendar entry, an export, a chart, `/mydata`) is written to `<data dir>/files/<chat>/` and
 its path printed. Each message is handled completely, including the messages it causes for other
-people, before the next one is read.
+people, before the next one is read. With `deliver_every`, messages queued meanwhile (by the
+scheduler: reminders, digests, poll results, the next matching round) are printed while the
+person is still typing.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class ConsoleTransport:
         app.services.group_admin_checks[PLATFORM] = self.is_group_admin
         app.dispatcher.unlimited_platforms.add(PLATFORM)
         self._queued = True  # deliver what waits from before we started
+        self._draining = asyncio.Lock()  # a line's replies and a timed drain never interleave
         app.services.outbox_listeners.append(self._outbox_changed)
 
     def _outbox_changed(self) -> None:
@@ -153,24 +156,54 @@ class ConsoleTransport:
         incoming = self.parse(line)
         if incoming is None:
             return
-        handled = await self.app.dispatcher.handle(incoming)
-        for message in handled.all_messages(incoming.chat.chat_id):
-            await self.deliver(message)
-        if self._queued:
-            self._queued = False
-            await self.sender.drain()
+        async with self._draining:
+            handled = await self.app.dispatcher.handle(incoming)
+            for message in handled.all_messages(incoming.chat.chat_id):
+                await self.deliver(message)
+            if self._queued:
+                self._queued = False
+                await self.sender.drain()
 
-    async def run(self, lines: AsyncIterator[str] | Iterable[str] | None = None) -> None:
-        """Handle every line until the input ends; deliver what was queued before we started."""
-        await self.sender.drain()
+    async def drain(self) -> int:
+        """Print everything queued for terminal people that is due now."""
+        async with self._draining:
+            return await self.sender.drain()
+
+    async def deliver_periodically(self, every: float) -> None:
+        """Print what the scheduler queues while nobody types (until cancelled)."""
+        while True:
+            await asyncio.sleep(every)
+            if await self.drain() and self.output is sys.stdout and sys.stdin.isatty():
+                self.output.write("> ")  # the prompt again, below what was just printed
+                self.output.flush()
+
+    async def run(
+        self,
+        lines: AsyncIterator[str] | Iterable[str] | None = None,
+        *,
+        deliver_every: float | None = None,
+    ) -> None:
+        """Handle every line until the input ends; deliver what was queued before we started,
+        and, with `deliver_every` seconds, what is queued meanwhile."""
+        await self.drain()
         if lines is None:
             lines = _stdin_lines()
-        if isinstance(lines, AsyncIterator):
-            async for line in joined_lines_async(lines):
-                await self.handle_line(line)
-        else:
-            for line in joined_lines(lines):
-                await self.handle_line(line)
+        ticker = (
+            asyncio.create_task(self.deliver_periodically(deliver_every))
+            if deliver_every
+            else None
+        )
+        try:
+            if isinstance(lines, AsyncIterator):
+                async for line in joined_lines_async(lines):
+                    await self.handle_line(line)
+            else:
+                for line in joined_lines(lines):
+                    await self.handle_line(line)
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                await asyncio.gather(ticker, return_exceptions=True)
 
 
 async def _stdin_lines() -> AsyncIterator[str]:

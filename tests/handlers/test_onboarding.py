@@ -157,7 +157,12 @@ async def test_start_again_brings_back_the_menu(chat: Conversation) -> None:
 
 
 async def test_unknown_input_gets_a_hint_never_silence(chat: Conversation) -> None:
-    seen = await chat.say("eva", "hello?", lang="de")
+    seen = await chat.say("eva", "hello?", lang="de")  # a newcomer's first words: the welcome
+    assert t("de", "Which language would you like me to use?") in seen[0].text
+    await chat.press("eva", "Deutsch")
+    await chat.press("eva", t("de", "I agree"))
+    await chat.press("eva", t("de", "I want to volunteer"))
+    seen = await chat.say("eva", "hello?")
     assert seen[0].text == t(
         "de",
         "Sorry, I did not understand that. Send /help to see what "

@@ -153,3 +153,36 @@ def test_continued_lines_join_into_one_message() -> None:
         "a> one\ntwo\nthree",
         "b> x",
     ]
+
+
+def test_a_second_make_run_keeps_what_people_changed_and_reset_starts_over(
+    tmp_path: Path,
+) -> None:
+    """Lina pauses her offers while trying Lotse; the next `make run` finds her paused, not
+    the demo reloaded over her choice. `lotse demo --reset` starts over, without asking."""
+    first = lotse(["run", "--demo-chat"], tmp_path, f"lina> /profile\n{t('de', 'Pause offers')}\n")
+    assert first.returncode == 0, first.stderr
+    assert "Demo network loaded: 18 organisations added" in first.stderr
+    assert t("de", "Offers are paused. Resume them any time with /profile.") in first.stdout
+
+    second = lotse(["run", "--demo-chat"], tmp_path, "lina> /profile\n")
+    assert second.returncode == 0, second.stderr
+    assert "Demo network loaded" not in second.stderr
+    assert "kept as it is" in second.stderr
+    assert t("de", "Offers are paused.") in second.stdout
+
+    reset = lotse(["demo", "--reset"], tmp_path)
+    assert reset.returncode == 0, reset.stderr
+    assert "Database emptied:" in reset.stderr
+    assert "Demo network loaded: 18 organisations added, 0 updated" in reset.stderr
+    third = lotse(["run", "--demo-chat"], tmp_path, "lina> /profile\n")
+    assert t("de", "You receive offers.") in third.stdout
+
+
+def test_a_newcomers_first_words_in_the_terminal_get_the_language_choice(tmp_path: Path) -> None:
+    result = lotse(["chat"], tmp_path, "olena> привіт\nali> 7\n")
+    assert result.returncode == 0, result.stderr
+    olena, ali = result.stdout.split("[to ali]")
+    assert "  [1] Українська\n  [2] Русский\n" in olena
+    assert t("uk", "Which language would you like me to use?") in olena
+    assert "  [1] Deutsch\n" in ali and t("de", "Which language would you like me to use?") in ali
