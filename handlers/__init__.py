@@ -29,6 +29,7 @@ MODULES = (
     "charter",
     "polls",
     "surveys",
+    "inbox",
     "common",
 )
 

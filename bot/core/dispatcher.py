@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import buttons as button_tokens
+from bot.core import reach
 from bot.core.context import Context, make_reply
 from bot.core.flow import Answer
 from bot.core.i18n import _, is_rtl, resolve_language, set_locale
@@ -76,6 +77,7 @@ class Dispatcher:
         try:
             async with self.services.session_factory() as session:
                 ctx = await self._context(session, incoming)
+                released = await self._note_reach(ctx)
                 await self._route(ctx)
                 outgoing = await self._finish(ctx)
                 await session.commit()
@@ -85,7 +87,7 @@ class Dispatcher:
                 _("Sorry, something went wrong on our side. Please try again in a moment.")
             )
             return Handled([OutgoingMessage(incoming.chat.chat_id, apology.text, rtl=is_rtl())])
-        if ctx.queued:
+        if ctx.queued or released:
             self.services.outbox_changed()
         if self.services.pending_jobs:
             self.services.flush_jobs()
@@ -170,6 +172,22 @@ class Dispatcher:
             except IntegrityError:
                 rows = await load_update_rows(session, incoming)
         raise RuntimeError("could not create the person or chat of an update")
+
+    async def _note_reach(self, ctx: Context) -> int:
+        """Someone writing privately can be reached there (held messages go out now); in a
+        group, remember where to tell them should a private message be needed."""
+        incoming = ctx.incoming
+        if incoming.event is not None or incoming.actor.platform != incoming.chat.platform:
+            return 0
+        now = self.services.clock()
+        if ctx.is_group:
+            await reach.seen_in_group(
+                ctx.session, self.services, ctx.person, incoming.chat.chat_id, now
+            )
+            return 0
+        return await reach.opened(
+            ctx.session, self.services, ctx.person, incoming.chat.chat_id, now
+        )
 
     def _seen(self, incoming: Incoming, person: Person) -> Person:
         """Keep what we know of the person current (and no more often than needed)."""
