@@ -244,3 +244,50 @@ async def test_a_direct_room_that_gains_a_third_member_is_a_group_at_once(
     finally:
         await anna.stop()
         await bert.stop()
+
+
+async def test_a_message_queued_before_the_room_became_a_group_is_held_not_posted(
+    matrix_bot: MatrixTransport,
+) -> None:
+    """The last guard, at sending time: a private message never goes to a room of three."""
+    from types import SimpleNamespace
+
+    from bot.core.outbox import RetryLater
+    from bot.core.types import OutgoingMessage
+
+    app = matrix_bot.app
+    room_id, anna = "!shared:localhost", "@anna:localhost"
+    matrix_bot.client.rooms[room_id] = SimpleNamespace(  # type: ignore[assignment]
+        room_id=room_id,
+        users={matrix_bot.user_id: None, anna: None, "@bert:localhost": None},
+        encrypted=True,
+    )
+    now = app.services.clock()
+    async with app.session_factory() as session:
+        person = Person(platform="matrix", platform_user_id=anna, created_at=now, roles=[])
+        session.add(person)
+        await session.flush()
+        session.add(
+            DirectChat(person_id=person.id, platform="matrix", chat_id=room_id, state="ready")
+        )
+        message = OutboxMessage(
+            platform="matrix",
+            chat_id=room_id,
+            person_id=person.id,
+            status="sending",
+            payload={"text": "Ihr Termin: Di 10:00", "buttons": []},
+        )
+        session.add(message)
+        await session.commit()
+    try:
+        with pytest.raises(RetryLater):
+            await matrix_bot.send(
+                OutgoingMessage(room_id, "Ihr Termin: Di 10:00", outbox_id=message.id)
+            )
+    finally:
+        del matrix_bot.client.rooms[room_id]
+    async with app.session_factory() as session:
+        held = await session.get(OutboxMessage, message.id)
+        direct = await session.scalar(select(DirectChat))
+    assert held is not None and (held.status, held.chat_id) == ("held", anna)
+    assert direct is not None and (direct.chat_id, direct.state) == (None, "wanted")
