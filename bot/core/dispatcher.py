@@ -13,6 +13,7 @@ import logging
 import unicodedata
 from datetime import timedelta
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,8 +78,9 @@ class Dispatcher:
         try:
             async with self.services.session_factory() as session:
                 ctx = await self._context(session, incoming)
-                released = await self._note_reach(ctx)
+                released = await self._note_private_chat(ctx)
                 await self._route(ctx)
+                await self._note_group(ctx)
                 outgoing = await self._finish(ctx)
                 await session.commit()
         except Exception:
@@ -173,20 +175,28 @@ class Dispatcher:
                 rows = await load_update_rows(session, incoming)
         raise RuntimeError("could not create the person or chat of an update")
 
-    async def _note_reach(self, ctx: Context) -> int:
-        """Someone writing privately can be reached there (held messages go out now); in a
-        group, remember where to tell them should a private message be needed."""
+    async def _note_private_chat(self, ctx: Context) -> int:
+        """Someone writing privately can be reached there: held messages go out now."""
         incoming = ctx.incoming
-        if incoming.event is not None or incoming.actor.platform != incoming.chat.platform:
+        if ctx.is_group or incoming.event is not None:
+            return 0
+        if incoming.actor.platform != incoming.chat.platform:
             return 0
         now = self.services.clock()
-        if ctx.is_group:
-            await reach.seen_in_group(
-                ctx.session, self.services, ctx.person, incoming.chat.chat_id, now
-            )
-            return 0
         return await reach.opened(
             ctx.session, self.services, ctx.person, incoming.chat.chat_id, now
+        )
+
+    async def _note_group(self, ctx: Context) -> None:
+        """In a group, remember where to tell the person should a private message be needed
+        (after handling: consent given with this very update counts)."""
+        if not ctx.is_group or ctx.incoming.event is not None:
+            return
+        person = ctx.person
+        if person in ctx.session.deleted or inspect(person).deleted:
+            return
+        await reach.seen_in_group(
+            ctx.session, self.services, person, ctx.incoming.chat.chat_id, self.services.clock()
         )
 
     def _seen(self, incoming: Incoming, person: Person) -> Person:

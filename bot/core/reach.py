@@ -71,13 +71,17 @@ async def route_to(session: AsyncSession, services: Services, person: Person) ->
     if direct is not None and direct.state == DirectChatState.READY and direct.chat_id:
         return Route(direct.chat_id)
     if direct is None:
+        known = await _private_chat_seen(session, person, how)
         direct = DirectChat(
             person_id=person.id,
             platform=person.platform,
-            state=DirectChatState.WANTED,
+            chat_id=known,
+            state=DirectChatState.READY if known else DirectChatState.WANTED,
             updated_at=services.clock(),
         )
         session.add(direct)
+        if known:
+            return Route(known)
     tell_in = None
     if how == Reach.OPENED and direct.group_chat_id and direct.told_at is None:
         tell_in = await session.scalar(
@@ -90,6 +94,20 @@ async def route_to(session: AsyncSession, services: Services, person: Person) ->
         if tell_in is not None:
             direct.told_at = services.clock()
     return Route(person.platform_user_id, held=True, tell_in=tell_in)
+
+
+async def _private_chat_seen(session: AsyncSession, person: Person, how: Reach) -> str | None:
+    """A private chat in which the person already wrote to the bot (recorded before direct
+    chats were, or by another process): the place to reach them."""
+    query = select(ChatRecord.platform_chat_id).where(
+        ChatRecord.platform == person.platform,
+        ChatRecord.kind == ChatKind.PRIVATE.value,
+        ChatRecord.created_by == person.platform_user_id,
+        ChatRecord.unreachable_at.is_(None),
+    )
+    if how == Reach.OPENED:  # on Telegram the private chat's id is the user's id
+        query = query.where(ChatRecord.platform_chat_id == person.platform_user_id)
+    return await session.scalar(query.order_by(ChatRecord.id.desc()).limit(1))
 
 
 async def opened(
@@ -132,8 +150,11 @@ async def opened(
 async def seen_in_group(
     session: AsyncSession, services: Services, person: Person, group_chat_id: str, now: datetime
 ) -> None:
-    """Remember the group, to tell the person there should a private message be needed."""
-    if mode(services, person.platform) != Reach.OPENED:
+    """Remember the group, to tell the person there should a private message be needed.
+
+    Only for people who agreed to the privacy notice: of anyone else nothing is kept.
+    """
+    if mode(services, person.platform) != Reach.OPENED or not person.consent_version:
         return
     direct = await _direct(session, person.id, person.platform)
     if direct is None:

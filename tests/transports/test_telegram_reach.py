@@ -42,6 +42,8 @@ async def anna_posts_a_need_in_her_group(telegram: TelegramTransport, bot_api: F
     bot_api.says(ANNA, "/need Kinderbetreuung", chat_id=GROUP, name="Anna")
     [consent] = await bot_api.wait_sent(GROUP, 1)
     await press(bot_api, consent, ANNA, t("de", "I agree"))
+    thanks, _intent = (await bot_api.wait_sent(GROUP, 3))[1:]
+    assert visible(thanks.text) == t("de", "Thank you! Your consent is stored.")
     now = app.services.clock()
     async with app.session_factory() as session:
         anna = await session.scalar(select(Person).where(Person.platform_user_id == str(ANNA)))
