@@ -291,3 +291,36 @@ async def test_a_message_queued_before_the_room_became_a_group_is_held_not_poste
         direct = await session.scalar(select(DirectChat))
     assert held is not None and (held.status, held.chat_id) == ("held", anna)
     assert direct is not None and (direct.chat_id, direct.state) == (None, "wanted")
+
+
+async def test_a_direct_room_the_person_already_shares_with_the_bot_is_used(
+    synapse: Synapse, matrix_bot: MatrixTransport, tmp_path: Path
+) -> None:
+    """Anna opened a direct chat with the bot but never wrote in it: no second room is made."""
+    app, bot = matrix_bot.app, matrix_bot.user_id
+    anna = await person(synapse, "anna", tmp_path)
+    try:
+        room = await anna.create_room([bot], direct=True, encrypted=True)
+        await anna.wait_for_member(room, bot)
+        for _ in range(100):  # the bot has seen the room with both of them in it
+            known = matrix_bot.client.rooms.get(room)
+            if known is not None and set(known.users) == {bot, anna.user_id}:
+                break
+            await asyncio.sleep(0.1)
+        now = app.services.clock()
+        async with app.session_factory() as session:
+            who = Person(
+                platform="matrix", platform_user_id=anna.user_id, created_at=now, roles=[]
+            )
+            session.add(who)
+            await session.flush()
+            await Notifier(session, app.services).to_person(
+                who, lambda: make_reply("Ihr Termin beim Jobcenter: Di 10:00")
+            )
+            await session.commit()
+        app.services.outbox_changed()
+        [message] = await anna.wait_replies(room, bot, 1, quiet=1.0)
+        assert message.body == "Ihr Termin beim Jobcenter: Di 10:00"
+        assert not anna.client.invited_rooms  # no new room was made
+    finally:
+        await anna.stop()
