@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from bot.app import App
 from bot.core.buttons import purge_expired
+from bot.core.reach import expire_held
 from db.models import OutboxMessage, OutboxStatus
 from db.session import refresh_statistics
 
@@ -68,6 +69,7 @@ async def housekeeping() -> None:
     now = app.services.clock()
     async with app.session_factory() as session:
         tokens = await purge_expired(session, now)
+        expired = await expire_held(session, now)
         result = await session.execute(
             delete(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.SENT,
@@ -77,7 +79,12 @@ async def housekeeping() -> None:
         await session.commit()
     await refresh_statistics(app.engine)
     removed = getattr(result, "rowcount", 0)
-    logger.info("housekeeping: %s button tokens and %s sent messages removed", tokens, removed)
+    logger.info(
+        "housekeeping: %s button tokens and %s sent messages removed, %s held messages expired",
+        tokens,
+        removed,
+        expired,
+    )
 
 
 async def needs_upkeep() -> None:

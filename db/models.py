@@ -79,6 +79,9 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    #: For a person the bot cannot reach yet (no private chat or direct room): kept until
+    #: they can be reached, or until it expires (see bot/core/reach.py).
+    HELD = "held"
 
 
 class Person(Base):
@@ -147,6 +150,35 @@ class ChatRecord(Base):
     )
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DirectChatState(enum.StrEnum):
+    READY = "ready"  # messages can go to chat_id
+    INVITED = "invited"  # Matrix: a direct room was made; waiting for the person to join
+    #: No private chat yet. Telegram: the person has to open it (they are told in a group);
+    #: Matrix: the transport finds or makes a direct room.
+    WANTED = "wanted"
+
+
+class DirectChat(Base):
+    """Where the bot can write to a person privately, per person and platform.
+
+    A person is not a chat: on Telegram a bot may only write to someone who opened a
+    private chat with it, on Matrix it needs a direct room. `group_chat_id` is the last group
+    the person was seen in, where the bot can tell them to open the chat (`told_at`: once).
+    """
+
+    __tablename__ = "direct_chats"
+    __table_args__ = (UniqueConstraint("person_id", "platform"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    group_chat_id: Mapped[str | None] = mapped_column(String(255))
+    told_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FlowState(Base):

@@ -30,6 +30,7 @@ MODULES = (
     "charter",
     "polls",
     "surveys",
+    "inbox",
     "common",
 )
 

@@ -20,6 +20,7 @@ from db.models import (
     AuditEntry,
     Broadcast,
     ChatRecord,
+    DirectChat,
     Event,
     FlowState,
     Need,
@@ -64,6 +65,7 @@ SECTIONS: dict[tuple[str, str], str] = {
     ("subscriptions", "person_id"): "subscriptions",
     ("tickets", "person_id"): "questions_to_the_team",
     ("tickets", "claimed_by_person_id"): "questions_you_answered",
+    ("direct_chats", "person_id"): "private_chats",
 }
 
 #: Tables that refer to people but hold nothing about them worth a section, and why.
@@ -319,6 +321,21 @@ async def _questions(session: AsyncSession, person: Person) -> list[dict[str, An
     return result
 
 
+async def _private_chats(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    """Where the bot writes to the person privately, and the group it told them in."""
+    rows = await session.scalars(select(DirectChat).where(DirectChat.person_id == person.id))
+    return [
+        {
+            "platform": c.platform,
+            "chat": c.chat_id,
+            "state": c.state,
+            "group_where_you_were_told": c.group_chat_id,
+            "told_at": _time(c.told_at),
+        }
+        for c in rows
+    ]
+
+
 async def _answered(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
     rows = await session.scalars(select(Ticket).where(Ticket.claimed_by_person_id == person.id))
     return [{"id": t.id, "status": t.status, "created_at": _time(t.created_at)} for t in rows]
@@ -346,6 +363,7 @@ READERS: dict[str, Section] = {
     "subscriptions": _subscriptions,
     "questions_to_the_team": _questions,
     "questions_you_answered": _answered,
+    "private_chats": _private_chats,
 }
 
 

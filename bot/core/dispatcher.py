@@ -14,10 +14,12 @@ import logging
 import unicodedata
 from datetime import timedelta
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import buttons as button_tokens
+from bot.core import reach
 from bot.core.context import Context, make_reply
 from bot.core.flow import Answer
 from bot.core.i18n import _, is_rtl, resolve_language, set_locale
@@ -94,7 +96,9 @@ class Dispatcher:
         try:
             async with self.services.session_factory() as session:
                 ctx = await self._context(session, incoming)
+                released = await self._note_private_chat(ctx)
                 await self._route(ctx)
+                await self._note_group(ctx)
                 outgoing = await self._finish(ctx)
                 await session.commit()
         except Exception:
@@ -103,7 +107,7 @@ class Dispatcher:
                 _("Sorry, something went wrong on our side. Please try again in a moment.")
             )
             return Handled([OutgoingMessage(incoming.chat.chat_id, apology.text, rtl=is_rtl())])
-        if ctx.queued:
+        if ctx.queued or released:
             self.services.outbox_changed()
         if self.services.pending_jobs:
             self.services.flush_jobs()
@@ -188,6 +192,30 @@ class Dispatcher:
             except IntegrityError:
                 rows = await load_update_rows(session, incoming)
         raise RuntimeError("could not create the person or chat of an update")
+
+    async def _note_private_chat(self, ctx: Context) -> int:
+        """Someone writing privately can be reached there: held messages go out now."""
+        incoming = ctx.incoming
+        if ctx.is_group or incoming.event is not None:
+            return 0
+        if incoming.actor.platform != incoming.chat.platform:
+            return 0
+        now = self.services.clock()
+        return await reach.opened(
+            ctx.session, self.services, ctx.person, incoming.chat.chat_id, now
+        )
+
+    async def _note_group(self, ctx: Context) -> None:
+        """In a group, remember where to tell the person should a private message be needed
+        (after handling: consent given with this very update counts)."""
+        if not ctx.is_group or ctx.incoming.event is not None:
+            return
+        person = ctx.person
+        if person in ctx.session.deleted or inspect(person).deleted:
+            return
+        await reach.seen_in_group(
+            ctx.session, self.services, person, ctx.incoming.chat.chat_id, self.services.clock()
+        )
 
     def _seen(self, incoming: Incoming, person: Person) -> Person:
         """Keep what we know of the person current (and no more often than needed)."""

@@ -99,13 +99,16 @@ def enqueue(
     person_id: int | None = None,
     not_before: datetime | None = None,
     broadcast_id: int | None = None,
+    held: bool = False,
 ) -> OutboxMessage:
+    """Store a message to send; `held` keeps it back until its person can be reached
+    (see bot/core/reach.py)."""
     row = OutboxMessage(
         platform=platform,
         chat_id=message.chat_id,
         person_id=person_id,
         payload=to_payload(message),
-        status=OutboxStatus.PENDING,
+        status=OutboxStatus.HELD if held else OutboxStatus.PENDING,
         not_before=not_before or utcnow(),
         broadcast_id=broadcast_id,
     )

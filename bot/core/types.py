@@ -161,6 +161,17 @@ class Handled:
         return [OutgoingMessage(chat_id, self.notice), *self.messages]
 
 
+class Reach(enum.StrEnum):
+    """How the bot gets a private line to a person on a platform."""
+
+    #: The user id is the private chat (the terminal, test transports).
+    USER_ID = "user_id"
+    #: The user id is the private chat, but only once the person has opened it (Telegram).
+    OPENED = "opened"
+    #: A direct room has to be found or made, and joined by the person (Matrix).
+    ROOM = "room"
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a transport can show, declared up front instead of failing at run time."""
@@ -170,3 +181,4 @@ class Capabilities:
     native_polls: bool = False
     html: bool = False
     files: bool = True
+    reach: Reach = Reach.USER_ID

@@ -200,6 +200,9 @@ class FakeBotAPI:
     limits: Limits = field(default_factory=Limits)
     response_delay: float = 0.0
     poll_cap: float = 0.5  # longest a getUpdates call is held open
+    #: Like Telegram: a bot may write privately only to people who have opened the chat
+    #: (written to it privately). Off by default, as tests often start mid-story.
+    private_needs_start: bool = False
 
     def __post_init__(self) -> None:
         self.schema = Schema()
@@ -211,6 +214,7 @@ class FakeBotAPI:
         self.edits: list[dict[str, Any]] = []
         self.admins: set[tuple[int, int]] = set()
         self.blocked: set[int] = set()
+        self.started: set[int] = set()
         self.failures: list[Failure] = []
         self.too_many: int = 0
         self.hang_sends = False
@@ -282,6 +286,8 @@ class FakeBotAPI:
         name: str = "",
     ) -> dict[str, Any]:
         """A person writes a message (a private chat unless `chat_id` is a group)."""
+        if chat_id is None or chat_id == user_id:
+            self.started.add(user_id)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -464,6 +470,13 @@ class FakeBotAPI:
                 return self._error(502, "Bad Gateway")
             if isinstance(chat_id, int) and chat_id in self.blocked:
                 return self._error(403, "Forbidden: bot was blocked by the user")
+            if (
+                self.private_needs_start
+                and isinstance(chat_id, int)
+                and chat_id > 0
+                and chat_id not in self.started
+            ):
+                return self._error(403, "Forbidden: bot can't initiate conversation with a user")
             if self.enforce_limits and (wait := self._over_limit(chat_id)):
                 self.too_many += 1
                 return self._error(429, f"Too Many Requests: retry after {wait}", wait)

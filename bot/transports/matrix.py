@@ -22,15 +22,18 @@ import json
 import logging
 import os
 from typing import Any
+from urllib.parse import quote
 
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DirectRoomsResponse,
     InviteMemberEvent,
     JoinError,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    RoomCreateResponse,
     RoomGetEventResponse,
     RoomGetStateResponse,
     RoomMemberEvent,
@@ -44,6 +47,7 @@ from nio import (
 )
 
 from bot.app import App
+from bot.core import reach
 from bot.core.outbox import (
     OutboxSender,
     PermanentFailure,
@@ -60,6 +64,7 @@ from bot.core.types import (
     Format,
     Incoming,
     OutgoingMessage,
+    Reach,
 )
 from bot.transports.text import numbered_buttons, plain_text
 from db.models import KeyValue
@@ -68,10 +73,20 @@ from db.types import utcnow
 logger = logging.getLogger(__name__)
 
 PLATFORM = "matrix"
-CAPABILITIES = Capabilities(inline_buttons=False, edits=False, native_polls=False, html=True)
+#: Messages to a person need a direct room, found or made (bot/core/reach.py).
+CAPABILITIES = Capabilities(
+    inline_buttons=False, edits=False, native_polls=False, html=True, reach=Reach.ROOM
+)
 SYNC_TIMEOUT_MS = 30_000
 MAX_BACKOFF = 60.0
 MODERATOR = 50
+#: How often, at most, the bot looks for people who need a direct room made.
+REACH_INTERVAL = 5.0
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 def render_html(message: OutgoingMessage) -> str:
@@ -138,6 +153,8 @@ class MatrixTransport:
         services.group_admin_checks[PLATFORM] = self.is_group_admin
         services.contact_builders[PLATFORM] = contact_html
         services.outbox_listeners.append(self.sender.wake)
+        self._reach_wake = asyncio.Event()
+        services.outbox_listeners.append(self._reach_wake.set)
 
     # --- login and device ---------------------------------------------------------------
     async def login(self) -> None:
@@ -222,9 +239,35 @@ class MatrixTransport:
             await self._join(room_id)
         if not first:  # the very first sync only learns where we are: no history
             await self._handle_sync(response)
+            await self._memberships(response)
         for room_id in response.rooms.leave:
             await self._left(room_id)
         return response.next_batch
+
+    async def _memberships(self, response: SyncResponse) -> None:
+        """Direct rooms follow their members: the person joining the room made for them
+        releases what was held; a third member makes it a group at once (nothing personal
+        goes there any more), the person leaving ends it."""
+        for room_id, info in response.rooms.join.items():
+            events = [*info.state, *info.timeline.events]
+            if not any(isinstance(e, RoomMemberEvent) for e in events):
+                continue
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            others = [u for u in room.users if u != self.user_id]
+            now = self.app.services.clock()
+            async with self.app.session_factory() as session:
+                if len(others) == 1 and others[0] not in room.invited_users:
+                    changed = await reach.joined(session, PLATFORM, room_id, others[0], now)
+                else:
+                    changed = await reach.forget_room(
+                        session, PLATFORM, room_id, now, group=len(others) > 1
+                    )
+                await session.commit()
+            if changed:
+                self.sender.wake()
+                self._reach_wake.set()
 
     async def _join(self, room_id: str) -> None:
         result = await self.client.join(room_id)
@@ -349,6 +392,7 @@ class MatrixTransport:
         await self.login()
         since = await self._load_token()
         sender: asyncio.Task[None] | None = None
+        reacher: asyncio.Task[None] | None = None
         backoff = self.backoff_start
         try:
             while not stop.is_set():
@@ -374,11 +418,100 @@ class MatrixTransport:
                 if not self.ready.is_set():
                     self.ready.set()
                     sender = asyncio.create_task(self.sender.run(stop), name="matrix-outbox")
+                    reacher = asyncio.create_task(self.reach_loop(stop), name="matrix-reach")
         finally:
             if sender is not None:
                 stop.set()
                 await sender
+            if reacher is not None:
+                await reacher
             await self.client.close()
+
+    # --- direct rooms ----------------------------------------------------------------------
+    async def reach_loop(self, stop: asyncio.Event) -> None:
+        """Make direct rooms for people with held messages, when woken or now and then."""
+        while not stop.is_set():
+            self._reach_wake.clear()
+            try:
+                await self.open_direct_rooms()
+            except Exception:
+                logger.exception("making direct rooms failed; retrying")
+            waiters = [
+                asyncio.create_task(self._reach_wake.wait()),
+                asyncio.create_task(stop.wait()),
+            ]
+            _done, pending = await asyncio.wait(
+                waiters, timeout=REACH_INTERVAL, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+
+    async def open_direct_rooms(self) -> int:
+        """For each person something is held for: find their direct room or make one."""
+        async with self.app.session_factory() as session:
+            wanted = await reach.wanted_rooms(session, PLATFORM)
+        for person_id, user_id in wanted:
+            found = self._shared_direct_room(user_id, await self._listed_direct_rooms(user_id))
+            joined = found is not None and found[1]
+            room_id = found[0] if found is not None else await self._make_direct_room(user_id)
+            if room_id is None:
+                continue
+            now = self.app.services.clock()
+            async with self.app.session_factory() as session:
+                await reach.room_made(session, person_id, PLATFORM, room_id, now)
+                if joined:
+                    await reach.joined(session, PLATFORM, room_id, user_id, now)
+                await session.commit()
+            if joined:
+                self.sender.wake()
+        return len(wanted)
+
+    async def _listed_direct_rooms(self, user_id: str) -> list[str]:
+        """The rooms our `m.direct` account data lists for this person."""
+        response = await self.client.list_direct_rooms()
+        if not isinstance(response, DirectRoomsResponse):
+            return []
+        return list(response.rooms.get(user_id, []))
+
+    def _shared_direct_room(self, user_id: str, listed: list[str]) -> tuple[str, bool] | None:
+        """A room with only us and them (listed in m.direct first); and whether they joined."""
+        rooms = [self.client.rooms[r] for r in listed if r in self.client.rooms]
+        rooms += [r for r in self.client.rooms.values() if r.room_id not in listed]
+        for room in rooms:
+            if set(room.users) == {self.user_id, user_id}:
+                return room.room_id, user_id not in room.invited_users
+        return None
+
+    def _prefers_encryption(self, user_id: str) -> bool:
+        """Encrypted, unless every room we share with the person is not."""
+        shared = [r for r in self.client.rooms.values() if user_id in r.users]
+        return not shared or any(r.encrypted for r in shared)
+
+    async def _make_direct_room(self, user_id: str) -> str | None:
+        encrypted = self._prefers_encryption(user_id)
+        response = await self.client.room_create(
+            is_direct=True, invite=[user_id], initial_state=[ENCRYPTION] if encrypted else []
+        )
+        if not isinstance(response, RoomCreateResponse):
+            logger.warning("could not make a direct room: %s", response)
+            return None
+        logger.info("made a direct room %s (encrypted: %s)", response.room_id, encrypted)
+        await self._list_as_direct(user_id, response.room_id)
+        return str(response.room_id)
+
+    async def _list_as_direct(self, user_id: str, room_id: str) -> None:
+        """Record the room in our `m.direct`, as Matrix clients do for direct chats."""
+        response = await self.client.list_direct_rooms()
+        rooms = dict(response.rooms) if isinstance(response, DirectRoomsResponse) else {}
+        rooms[user_id] = [room_id, *(r for r in rooms.get(user_id, []) if r != room_id)]
+        path = (
+            f"/_matrix/client/v3/user/{quote(self.user_id)}/account_data/m.direct"
+            f"?access_token={quote(self.client.access_token)}"
+        )
+        try:
+            await self.client.send("PUT", path, json.dumps(rooms))
+        except Exception as exc:  # the room works without; it is a courtesy to clients
+            logger.info("could not update m.direct: %s", exc)
 
     # --- platform questions --------------------------------------------------------------
     async def is_group_admin(self, chat_id: str, user_id: str) -> bool:
@@ -448,7 +581,25 @@ class MatrixTransport:
 
     async def send(self, message: OutgoingMessage) -> None:
         """Send to a room; raise the outbox's verdicts on failure."""
-        if message.chat_id not in self.client.rooms:
+        room = self.client.rooms.get(message.chat_id)
+        if message.outbox_id is not None and not message.is_group:
+            others = [] if room is None else [u for u in room.users if u != self.user_id]
+            if len(others) != 1:  # no longer a direct room: never post personal data there
+                async with self.app.session_factory() as session:
+                    held = await reach.forget_room(
+                        session,
+                        PLATFORM,
+                        message.chat_id,
+                        self.app.services.clock(),
+                        group=len(others) > 1,
+                    )
+                    await session.commit()
+                if held:  # the reach loop makes a new direct room for them
+                    self._reach_wake.set()
+                    raise RetryLater(0, "not a direct room any more; held for a new one")
+                if others:
+                    raise PermanentFailure("the private chat has become a group")
+        if room is None:
             raise Unreachable("not in this room")
         await self._keys()
         for content in await self._content(message.chat_id, message):

@@ -61,6 +61,7 @@ from bot.core.types import (
     Handled,
     Incoming,
     OutgoingMessage,
+    Reach,
 )
 from bot.leader import TELEGRAM_POLLING, Leadership
 from bot.transports.pacing import Pacer, SendLimits
@@ -70,7 +71,10 @@ from bot.workers import WorkerCount, share
 logger = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-CAPABILITIES = Capabilities(inline_buttons=True, edits=True, native_polls=True, html=True)
+#: A bot may write to a person only once they opened the private chat (bot/core/reach.py).
+CAPABILITIES = Capabilities(
+    inline_buttons=True, edits=True, native_polls=True, html=True, reach=Reach.OPENED
+)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 MAX_RETRY_AFTER = 300.0
 
