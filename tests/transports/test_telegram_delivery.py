@@ -292,3 +292,71 @@ async def test_kill_and_restart_neither_loses_nor_repeats(
         _out, err = await second.communicate()
     assert second.returncode == 0, err.decode()[-2000:]
     exactly_once(bot_api.sent, messages)
+
+
+async def test_a_second_lotse_run_on_the_same_sqlite_database_is_refused(
+    app: App, settings: Settings, bot_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("several processes on one database need PostgreSQL, and are allowed there")
+    first = await start_lotse(settings, bot_api, tmp_path)
+    try:
+        await queue(app, [(90, "läuft")])
+        await bot_api.wait_sent(90, timeout=30)  # the first one is up and sending
+        second = await start_lotse(settings, bot_api, tmp_path)
+        _out, err = await asyncio.wait_for(second.communicate(), 30)
+        assert second.returncode == 2
+        lines = err.decode().strip().splitlines()
+        assert lines == [
+            "lotse: "
+            + t(
+                "de",
+                "Lotse is already running on this database ({path}). Stop it first; "
+                "several processes need PostgreSQL.",
+                path=Path(settings.database_url.split("///", 1)[1]).resolve(),
+            )
+        ]
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await first.communicate()
+    assert first.returncode == 0
+
+
+async def test_five_kills_during_a_400_message_broadcast_lose_nothing(
+    app: App, settings: Settings, bot_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """The sender is killed with SIGKILL five times while sends are under way (no black
+    hole: what reached Telegram stays sent). Nothing is lost, and each kill repeats at most
+    the one part that was accepted but not yet recorded."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("on PostgreSQL a killed process's claims wait for their 60 s lease")
+    bot_api.enforce_limits = True
+    messages = [(40_000 + i, f"Rundbrief {i}: Treffen am Freitag & Samstag") for i in range(400)]
+    await queue(app, messages)
+    kills = 5
+    for kill in range(1, kills + 1):
+        process = await start_lotse(settings, bot_api, tmp_path)
+        try:
+            target = kill * 60
+            await bot_api.wait_for(lambda t=target: len(bot_api.sent) >= t, timeout=60)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+    assert len(bot_api.sent) < len(messages)
+    last = await start_lotse(settings, bot_api, tmp_path)
+    try:
+        await bot_api.wait_for(
+            lambda: len({(s.chat_id, s.text) for s in bot_api.sent}) >= len(messages),
+            timeout=90,
+        )
+        await asyncio.sleep(1.0)
+    finally:
+        last.send_signal(signal.SIGTERM)
+        _out, err = await last.communicate()
+    assert last.returncode == 0, err.decode()[-2000:]
+    got = Counter((s.chat_id, s.text) for s in bot_api.sent)
+    assert set(got) == set(messages), "lost messages"
+    duplicates = sum(n - 1 for n in got.values())
+    print(f"duplicates after {kills} kills: {duplicates}")
+    assert duplicates <= kills
+    assert bot_api.too_many == 0
