@@ -319,6 +319,8 @@ class ClaimedParts(Parts):
         self.sender = sender
         self.item = item
         self.checked_at = claimed_at
+        #: The last part's record marked the message sent: nothing more to write.
+        self.finished = False
 
     @asynccontextmanager
     async def part(self, total: int) -> AsyncIterator[None]:
@@ -348,6 +350,7 @@ class ClaimedParts(Parts):
         self.checked_at = time.monotonic()
         if not getattr(result, "rowcount", 1):
             raise Superseded(f"outbox message {self.item.id} was taken over")
+        self.finished = self.sent >= total
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
@@ -436,6 +439,7 @@ class OutboxSender:
     async def _deliver_one(self, item: Claimed, claimed_at: float | None = None) -> bool:
         """Try one message; False when its chat turned out to be unreachable."""
         owner = self.owner
+        parts: ClaimedParts | None = None
         try:
             if self.in_parts:
                 parts = ClaimedParts(
@@ -498,8 +502,9 @@ class OutboxSender:
                         owner=owner,
                     )
         else:
-            async with self.session_factory() as session:
-                await mark_sent(session, item.id, self.clock(), owner=owner)
+            if parts is None or not parts.finished:
+                async with self.session_factory() as session:
+                    await mark_sent(session, item.id, self.clock(), owner=owner)
         return True
 
     async def renew(self, ids: list[int]) -> bool:
