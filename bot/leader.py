@@ -3,7 +3,9 @@
 With several `lotse run` processes on one PostgreSQL, the scheduler, the Telegram long poll and
 the Matrix sync must each run in exactly one of them. The lock belongs to a database session:
 if its holder dies, PostgreSQL ends the session and frees the lock, and another process takes
-over within a few seconds. On SQLite (one process by design) leadership is always granted.
+over within a few seconds. On SQLite the lock is a file beside the database (`bot.file_lock`),
+which the kernel frees when its process dies: two processes never lead at once there either.
+A SQLite database in memory belongs to one process, which always leads.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.file_lock import FileLock, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,14 @@ class Leadership:
         self.retry = retry
         self.heartbeat = heartbeat
         self._connection: AsyncConnection | None = None
+        database = sqlite_file(engine.url.render_as_string(hide_password=False))
+        self._file_lock = (
+            None
+            if database is None
+            else FileLock(
+                database.with_name(f"{database.name}.leader-{key}.lock"), per_process=True
+            )
+        )
 
     @property
     def shared(self) -> bool:
@@ -45,6 +57,8 @@ class Leadership:
 
     async def acquire(self, stop: asyncio.Event) -> bool:
         """Wait until this process leads (True), or until `stop` is set (False)."""
+        if self._file_lock is not None:
+            return await self._acquire_file(self._file_lock, stop)
         if not self.shared:
             return True
         while not stop.is_set():
@@ -66,6 +80,15 @@ class Leadership:
                 await asyncio.wait_for(stop.wait(), self.retry)
         return False
 
+    async def _acquire_file(self, lock: FileLock, stop: asyncio.Event) -> bool:
+        while not stop.is_set():
+            if lock.acquire():
+                logger.warning("%s: this process leads now", self.name)
+                return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.retry)
+        return False
+
     async def watch(self, stop: asyncio.Event) -> None:
         """Return when `stop` is set or the lock's connection is lost."""
         if not self.shared or self._connection is None:
@@ -82,6 +105,8 @@ class Leadership:
                 return
 
     async def release(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
         if self._connection is None:
             return
         with contextlib.suppress(Exception):

@@ -6,9 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
+from typing import TYPE_CHECKING
 
-from bot.app import App, open_app
 from bot.config import Settings
+from bot.core.i18n import _, use_locale
+from bot.file_lock import FileLock, sqlite_file
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+#: Exit status when another `lotse run` already serves this SQLite database.
+ALREADY_RUNNING = 2
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +36,52 @@ async def run_matrix(app: App, stop: asyncio.Event) -> None:
         await leadership.release()
 
 
+class AlreadyRunning(Exception):
+    """Another `lotse run` holds this SQLite database."""
+
+
+def lock_database(settings: Settings) -> FileLock | None:
+    """On SQLite, one `lotse run` per database file: take the lock beside it.
+
+    Two processes on one SQLite file would each send the outbox and each lead the scheduler;
+    several processes need PostgreSQL. Returns None where no lock is needed (PostgreSQL, a
+    database in memory); raises AlreadyRunning when another process holds it.
+    """
+    database = sqlite_file(settings.database_url)
+    if database is None:
+        return None
+    lock = FileLock(database.with_name(f"{database.name}.run.lock"))
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        taken = lock.acquire()
+    except OSError:  # no folder to lock in: opening the database says why, in its words
+        return None
+    if not taken:
+        raise AlreadyRunning(str(database))
+    return lock
+
+
 async def run_bot(settings: Settings) -> int:
+    try:
+        lock = lock_database(settings)
+    except AlreadyRunning as exc:
+        with use_locale(settings.default_language):
+            line = _(
+                "Lotse is already running on this database ({path}). Stop it first; "
+                "several processes need PostgreSQL."
+            ).format(path=exc)
+        print(f"lotse: {line}", file=sys.stderr)
+        return ALREADY_RUNNING
+    try:
+        return await _run_bot(settings)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run_bot(settings: Settings) -> int:
+    from bot.app import open_app  # after the lock: a refused start says one line only
+
     app = await open_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -16,6 +16,8 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     RoomCreateResponse,
+    RoomEncryptedFile,
+    RoomMessageFile,
     RoomMessageNotice,
     RoomMessageText,
 )
@@ -54,7 +56,8 @@ class MatrixPerson:
             config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
         )
         self.client.add_event_callback(
-            self._on_message, (RoomMessageText, RoomMessageNotice, MegolmEvent)
+            self._on_message,
+            (RoomMessageText, RoomMessageNotice, RoomMessageFile, RoomEncryptedFile, MegolmEvent),
         )
         self._task: asyncio.Task[None] | None = None
 

@@ -4,17 +4,29 @@ A message is stored in the same transaction as the change that caused it (a publ
 an approved organisation), then a sender per transport claims it with a lease, delivers it and
 only then marks it sent. A crash before delivery lets the lease expire and the message is sent
 by the next claim; nothing is lost, and a message is never claimed by two senders at once.
+
+A message may take several platform calls (a file and its text, a long text in pieces). Each
+part is recorded right after the platform accepted it (`parts_sent`), so a retry or a restart
+continues with the next part and never repeats one. Each sender sends one part at a time and
+records it before the next, so a kill -9 can repeat at most the one part in flight. Claims carry
+the id of the process that made them; while it lives it renews their lease, and only claims
+whose lease ran out (their process died or lost the database) are taken over by others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,11 +46,19 @@ class DeliveryError(Exception):
 
 
 class RetryLater(DeliveryError):
-    """The platform asked us to wait (Telegram 429 `retry_after`, Matrix `M_LIMIT_EXCEEDED`)."""
+    """Not now: the platform asked us to wait (Telegram 429 `retry_after`, Matrix
+    `M_LIMIT_EXCEEDED`), or our own pacing has a later slot for this chat.
 
-    def __init__(self, seconds: float, reason: str = "rate limited") -> None:
+    A refusal by the platform `counts` as an attempt, so a message that is refused again and
+    again ends as failed instead of looping; our own pacing (`counts=False`) never does.
+    """
+
+    def __init__(
+        self, seconds: float, reason: str = "rate limited", *, counts: bool = True
+    ) -> None:
         super().__init__(reason)
         self.seconds = seconds
+        self.counts = counts
 
 
 class TransientError(DeliveryError):
@@ -51,6 +71,28 @@ class Unreachable(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """The platform refused this message for good (e.g. 400); keep it for inspection."""
+
+
+class Superseded(DeliveryError):
+    """Our claim on the message ran out and another sender took it: leave it to them."""
+
+
+class Parts:
+    """How far a message that takes several platform calls got: parts before `sent` went out.
+
+    A transport skips the parts already sent and wraps each platform call in `part()`, which
+    records it as soon as the call returns. This plain version keeps count in memory (a direct
+    reply that is not in the outbox); `ClaimedParts` records each part in the outbox row.
+    """
+
+    def __init__(self, sent: int = 0) -> None:
+        self.sent = sent
+
+    @asynccontextmanager
+    async def part(self, total: int) -> AsyncIterator[None]:
+        """Around one platform call; `total` is how many parts the whole message takes."""
+        yield
+        self.sent += 1
 
 
 def to_payload(message: OutgoingMessage) -> dict[str, Any]:
@@ -123,6 +165,7 @@ class Claimed:
     chat_id: str
     attempts: int
     message: OutgoingMessage
+    parts_sent: int = 0
 
 
 async def claim(
@@ -163,6 +206,7 @@ async def claim(
                 OutboxMessage.chat_id,
                 OutboxMessage.payload,
                 OutboxMessage.attempts,
+                OutboxMessage.parts_sent,
             )
         )
     ).all()
@@ -175,6 +219,7 @@ async def claim(
                 row.chat_id,
                 row.attempts,
                 from_payload(row.chat_id, row.payload, row.id),
+                row.parts_sent or 0,
             )
             for row in rows
         ),
@@ -182,10 +227,18 @@ async def claim(
     )
 
 
-async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+def _held(message_id: int, owner: str | None) -> Any:
+    """The row is still claimed, and (when `owner` is given) by that sender."""
+    held = and_(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
+    return held if owner is None else and_(held, OutboxMessage.claimed_by == owner)
+
+
+async def mark_sent(
+    session: AsyncSession, message_id: int, now: datetime, *, owner: str | None = None
+) -> None:
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
+        .where(_held(message_id, owner))
         .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None)
     )
     await session.commit()
@@ -198,6 +251,7 @@ async def release(
     error: str,
     *,
     count_attempt: bool = True,
+    owner: str | None = None,
 ) -> None:
     """Put a message back in the queue for later (rate limit or transient failure)."""
     values: dict[str, Any] = {
@@ -208,18 +262,16 @@ async def release(
     }
     if not count_attempt:
         values["attempts"] = OutboxMessage.attempts - 1
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
-        .values(**values)
-    )
+    await session.execute(update(OutboxMessage).where(_held(message_id, owner)).values(**values))
     await session.commit()
 
 
-async def fail(session: AsyncSession, message_id: int, error: str) -> None:
+async def fail(
+    session: AsyncSession, message_id: int, error: str, *, owner: str | None = None
+) -> None:
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
+        .where(_held(message_id, owner))
         .values(status=OutboxStatus.FAILED, claimed_until=None, last_error=error[:500])
     )
     await session.commit()
@@ -247,6 +299,61 @@ async def mark_unreachable(
 
 
 Deliver = Callable[[OutgoingMessage], Awaitable[None]]
+DeliverInParts = Callable[[OutgoingMessage, Parts], Awaitable[None]]
+
+
+def process_owner(worker: str) -> str:
+    """An id for this sender in this process: claims name it, so no other process (even one
+    configured with the same LOTSE_WORKER_ID) mistakes them for its own."""
+    return f"{worker[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class ClaimedParts(Parts):
+    """Parts of a claimed outbox message, each recorded in its row right after it went out.
+
+    Only one part of the sender is between "sent" and "recorded" at any moment (the sender's
+    gate), so a process killed at any instant leaves at most one part to be sent again. Before
+    the first part, a claim older than a quarter lease is checked to be still ours: a process
+    that stalled (a long database lock) must not send what another has taken over.
+    """
+
+    def __init__(self, sender: OutboxSender, item: Claimed, claimed_at: float) -> None:
+        super().__init__(item.parts_sent)
+        self.sender = sender
+        self.item = item
+        self.checked_at = claimed_at
+        #: The last part's record marked the message sent: nothing more to write.
+        self.finished = False
+
+    @asynccontextmanager
+    async def part(self, total: int) -> AsyncIterator[None]:
+        sender = self.sender
+        async with sender.gate:
+            if time.monotonic() - self.checked_at > LEASE.total_seconds() / 4:
+                if not await sender.renew([self.item.id]):
+                    raise Superseded(f"outbox message {self.item.id} was taken over")
+                self.checked_at = time.monotonic()
+            yield
+            self.sent += 1
+            await self._record(total)
+
+    async def _record(self, total: int) -> None:
+        sender = self.sender
+        now = sender.clock()
+        values: dict[str, Any] = {"parts_sent": self.sent, "claimed_until": now + LEASE}
+        if self.sent >= total:
+            values.update(
+                status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None
+            )
+        async with sender.session_factory() as session:
+            result = await session.execute(
+                update(OutboxMessage).where(_held(self.item.id, sender.owner)).values(**values)
+            )
+            await session.commit()
+        self.checked_at = time.monotonic()
+        if not getattr(result, "rowcount", 1):
+            raise Superseded(f"outbox message {self.item.id} was taken over")
+        self.finished = self.sent >= total
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
@@ -258,14 +365,16 @@ class OutboxSender:
 
     The transport raises RetryLater/TransientError/Unreachable/PermanentFailure; the sender
     turns those into re-queueing with the platform's wait, backoff, or giving up on a chat.
-    Pacing within a platform's rate limits is the transport's `deliver` business.
+    Pacing within a platform's rate limits is the transport's `deliver` business. A transport
+    that sends a message in several calls passes `in_parts=True` and gets a `Parts` to record
+    each call with.
     """
 
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         platform: str,
-        deliver: Deliver,
+        deliver: Deliver | DeliverInParts,
         *,
         worker: str = "main",
         clock: Callable[[], datetime] = utcnow,
@@ -273,16 +382,22 @@ class OutboxSender:
         max_retry_after: float = 600.0,
         concurrency: int = 8,
         retry_base: float = 2.0,
+        in_parts: bool = False,
     ) -> None:
         self.session_factory = session_factory
         self.platform = platform
         self.deliver = deliver
+        self.in_parts = in_parts
         self.worker = worker
+        self.owner = process_owner(worker)
         self.clock = clock
         self.batch = batch
         self.max_retry_after = max_retry_after
         self.concurrency = concurrency
         self.retry_base = retry_base
+        #: One part between "sent" and "recorded" at a time: what a kill can repeat.
+        self.gate = asyncio.Lock()
+        self._working: set[int] = set()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -295,7 +410,9 @@ class OutboxSender:
         others), each chat's messages in order.
         """
         async with self.session_factory() as session:
-            claimed = await claim(session, self.platform, self.worker, self.clock(), self.batch)
+            claimed = await claim(session, self.platform, self.owner, self.clock(), self.batch)
+        claimed_at = time.monotonic()
+        self._working.update(item.id for item in claimed)
         by_chat: dict[str, list[Claimed]] = {}
         for item in claimed:
             by_chat.setdefault(item.chat_id, []).append(item)
@@ -303,9 +420,14 @@ class OutboxSender:
 
         async def serve(items: list[Claimed]) -> None:
             async with gate:
-                for item in items:
-                    if not await self._deliver_one(item):
-                        break  # the chat is gone; mark_unreachable dropped the rest
+                try:
+                    for item in items:
+                        delivered = await self._deliver_one(item, claimed_at)
+                        self._working.discard(item.id)
+                        if not delivered:
+                            break  # the chat is gone; mark_unreachable dropped the rest
+                finally:
+                    self._working.difference_update(item.id for item in items)
 
         await asyncio.gather(*(serve(items) for items in by_chat.values()))
         return len(claimed)
@@ -317,20 +439,39 @@ class OutboxSender:
             total += handled
         return total
 
-    async def _deliver_one(self, item: Claimed) -> bool:
+    async def _deliver_one(self, item: Claimed, claimed_at: float | None = None) -> bool:
         """Try one message; False when its chat turned out to be unreachable."""
+        owner = self.owner
+        parts: ClaimedParts | None = None
         try:
-            await self.deliver(item.message)
+            if self.in_parts:
+                parts = ClaimedParts(
+                    self, item, time.monotonic() if claimed_at is None else claimed_at
+                )
+                await cast(DeliverInParts, self.deliver)(item.message, parts)
+            else:
+                await cast(Deliver, self.deliver)(item.message)
+        except Superseded as exc:
+            logger.warning("%s", exc)
         except RetryLater as exc:
             wait = min(exc.seconds, self.max_retry_after)
             async with self.session_factory() as session:
-                await release(
-                    session,
-                    item.id,
-                    self.clock() + timedelta(seconds=wait),
-                    str(exc),
-                    count_attempt=False,
-                )
+                if exc.counts and item.attempts >= MAX_ATTEMPTS:
+                    await fail(
+                        session,
+                        item.id,
+                        f"gave up after {item.attempts} tries: {exc}",
+                        owner=owner,
+                    )
+                else:
+                    await release(
+                        session,
+                        item.id,
+                        self.clock() + timedelta(seconds=wait),
+                        str(exc),
+                        count_attempt=exc.counts,
+                        owner=owner,
+                    )
         except Unreachable as exc:
             logger.info("chat %s on %s is unreachable: %s", item.chat_id, self.platform, exc)
             async with self.session_factory() as session:
@@ -341,7 +482,7 @@ class OutboxSender:
         except PermanentFailure as exc:
             logger.warning("outbox message %s refused: %s", item.id, exc)
             async with self.session_factory() as session:
-                await fail(session, item.id, str(exc))
+                await fail(session, item.id, str(exc), owner=owner)
         except Exception as exc:  # network errors, 5xx, anything unexpected: back off
             level = logging.INFO if isinstance(exc, TransientError) else logging.WARNING
             logger.log(
@@ -349,31 +490,71 @@ class OutboxSender:
             )
             async with self.session_factory() as session:
                 if item.attempts >= MAX_ATTEMPTS:
-                    await fail(session, item.id, repr(exc))
+                    await fail(
+                        session,
+                        item.id,
+                        f"gave up after {item.attempts} tries: {exc!r}",
+                        owner=owner,
+                    )
                 else:
                     await release(
                         session,
                         item.id,
                         self.clock() + timedelta(seconds=backoff(item.attempts, self.retry_base)),
                         repr(exc),
+                        owner=owner,
                     )
         else:
-            async with self.session_factory() as session:
-                await mark_sent(session, item.id, self.clock())
+            if parts is None or not parts.finished:
+                async with self.session_factory() as session:
+                    await mark_sent(session, item.id, self.clock(), owner=owner)
         return True
 
-    async def recover(self) -> int:
-        """After a crash of this worker: its claims were never delivered, free them now.
+    async def renew(self, ids: list[int]) -> bool:
+        """Extend our lease on these claims; False if any of them is no longer ours."""
+        if not ids:
+            return True
+        async with self.session_factory() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.claimed_by == self.owner,
+                )
+                .values(claimed_until=self.clock() + LEASE)
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", len(ids))) == len(ids)
 
-        (Another worker's claims are left to their lease; they may still be working.)
+    async def heartbeat(self, stop: asyncio.Event) -> None:
+        """While this process lives, the claims it is still to work on keep their lease."""
+        every = LEASE.total_seconds() / 4
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            try:
+                await self.renew(sorted(self._working))
+            except Exception as exc:  # the database is away: the lease may run out
+                logger.warning("could not renew the outbox lease: %r", exc)
+
+    async def recover(self) -> int:
+        """At start: free claims left by a sender that died, where that is certain now.
+
+        On SQLite one process sends (`lotse run` holds a lock beside the database file), so
+        every claim still open was made by a process that is gone. On PostgreSQL other
+        processes may be working on theirs: a dead one's claims are taken over once their
+        lease runs out, which `claim` does.
         """
         async with self.session_factory() as session:
+            bind = session.bind
+            if bind is not None and bind.dialect.name != "sqlite":
+                return 0
             result = await session.execute(
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.platform == self.platform,
                     OutboxMessage.status == OutboxStatus.SENDING,
-                    OutboxMessage.claimed_by == self.worker,
                 )
                 .values(
                     status=OutboxStatus.PENDING,
@@ -407,6 +588,14 @@ class OutboxSender:
             logger.info(
                 "%s: %s messages claimed before a crash are queued again", self.platform, recovered
             )
+        beating = asyncio.create_task(self.heartbeat(stop), name=f"{self.platform}-lease")
+        try:
+            await self._run(stop, idle)
+        finally:
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
+
+    async def _run(self, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():
             # Cleared before looking, not after: a wake-up while we look must not be lost,
             # or a message queued in that moment would wait for the idle timeout.

@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import html
 import json
 import logging
 import os
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -50,6 +53,7 @@ from bot.app import App
 from bot.core import reach
 from bot.core.outbox import (
     OutboxSender,
+    Parts,
     PermanentFailure,
     RetryLater,
     TransientError,
@@ -144,7 +148,9 @@ class MatrixTransport:
             self.deliver,
             worker=worker or app.settings.worker_id,
             clock=app.services.clock,
+            in_parts=True,
         )
+        self._paused_until = 0.0
         self.ready = asyncio.Event()
         self.backoff_start = 1.0
         self._undecryptable_told: set[str] = set()
@@ -539,18 +545,25 @@ class MatrixTransport:
         return set()
 
     # --- messages out --------------------------------------------------------------------
-    async def _content(self, room_id: str, message: OutgoingMessage) -> list[dict[str, Any]]:
-        contents: list[dict[str, Any]] = []
+    def _contents(
+        self, room_id: str, message: OutgoingMessage
+    ) -> list[Callable[[], Awaitable[dict[str, Any]]]]:
+        """The events one message takes, built when sent: the file is uploaded only for the
+        part that shows it, so a retry after the file went out does not upload it again."""
+        contents: list[Callable[[], Awaitable[dict[str, Any]]]] = []
         if message.attachment is not None:
-            contents.append(await self._file_content(room_id, message))
-        contents.append(
-            {
-                "msgtype": "m.notice",
-                "body": render_plain(message),
-                "format": "org.matrix.custom.html",
-                "formatted_body": render_html(message),
-            }
-        )
+            contents.append(functools.partial(self._file_content, room_id, message))
+        text = {
+            "msgtype": "m.notice",
+            "body": render_plain(message),
+            "format": "org.matrix.custom.html",
+            "formatted_body": render_html(message),
+        }
+
+        async def notice() -> dict[str, Any]:
+            return text
+
+        contents.append(notice)
         return contents
 
     async def _file_content(self, room_id: str, message: OutgoingMessage) -> dict[str, Any]:
@@ -579,8 +592,12 @@ class MatrixTransport:
             content["url"] = response.content_uri
         return content
 
-    async def send(self, message: OutgoingMessage) -> None:
-        """Send to a room; raise the outbox's verdicts on failure."""
+    async def send(self, message: OutgoingMessage, parts: Parts | None = None) -> None:
+        """Send to a room, each part not yet sent; raise the outbox's verdicts on failure.
+
+        An outbox message's parts carry stable transaction ids, so if the homeserver accepted
+        a part but we never learnt it (a timeout, a kill), sending it again is deduplicated.
+        """
         room = self.client.rooms.get(message.chat_id)
         if message.outbox_id is not None and not message.is_group:
             others = [] if room is None else [u for u in room.users if u != self.user_id]
@@ -596,33 +613,56 @@ class MatrixTransport:
                     await session.commit()
                 if held:  # the reach loop makes a new direct room for them
                     self._reach_wake.set()
-                    raise RetryLater(0, "not a direct room any more; held for a new one")
+                    raise RetryLater(
+                        0, "not a direct room any more; held for a new one", counts=False
+                    )
                 if others:
                     raise PermanentFailure("the private chat has become a group")
         if room is None:
             raise Unreachable("not in this room")
+        parts = parts or Parts()
+        contents = self._contents(message.chat_id, message)
+        if parts.sent >= len(contents):
+            return
         await self._keys()
-        for content in await self._content(message.chat_id, message):
-            try:
-                response = await self.client.room_send(
-                    message.chat_id, "m.room.message", content, ignore_unverified_devices=True
-                )
-            except (TimeoutError, OSError) as exc:
-                raise TransientError(repr(exc)) from exc
-            if isinstance(response, RoomSendResponse):
-                continue
-            assert isinstance(response, RoomSendError)
-            code = response.status_code or ""
-            if code == "M_LIMIT_EXCEEDED":
-                raise RetryLater((response.retry_after_ms or 1000) / 1000, response.message)
-            if code in ("M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN"):
-                raise Unreachable(f"{code}: {response.message}")
-            if code.startswith("M_"):
-                raise PermanentFailure(f"{code}: {response.message}")
-            raise TransientError(f"{code}: {response.message}")
+        while parts.sent < len(contents):
+            paused = self._paused_until - time.monotonic()
+            if paused > 0:  # the homeserver's limit is for the whole account
+                raise RetryLater(paused, "rate limited", counts=False)
+            content = await contents[parts.sent]()
+            async with parts.part(len(contents)):
+                await self._send_event(message, content, parts.sent)
 
-    async def deliver(self, message: OutgoingMessage) -> None:
-        await self.send(message)
+    async def _send_event(
+        self, message: OutgoingMessage, content: dict[str, Any], index: int
+    ) -> None:
+        tx_id = None if message.outbox_id is None else f"lotse.{message.outbox_id}.{index}"
+        try:
+            response = await self.client.room_send(
+                message.chat_id,
+                "m.room.message",
+                content,
+                tx_id=tx_id,
+                ignore_unverified_devices=True,
+            )
+        except (TimeoutError, OSError) as exc:
+            raise TransientError(repr(exc)) from exc
+        if isinstance(response, RoomSendResponse):
+            return
+        assert isinstance(response, RoomSendError)
+        code = response.status_code or ""
+        if code == "M_LIMIT_EXCEEDED":
+            seconds = (response.retry_after_ms or 1000) / 1000
+            self._paused_until = time.monotonic() + seconds
+            raise RetryLater(seconds, response.message)
+        if code in ("M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN"):
+            raise Unreachable(f"{code}: {response.message}")
+        if code.startswith("M_"):
+            raise PermanentFailure(f"{code}: {response.message}")
+        raise TransientError(f"{code}: {response.message}")
+
+    async def deliver(self, message: OutgoingMessage, parts: Parts | None = None) -> None:
+        await self.send(message, parts)
 
     async def send_direct(self, message: OutgoingMessage) -> None:
         """A direct reply; if the homeserver asks us to wait, the outbox takes it over."""

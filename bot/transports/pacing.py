@@ -91,7 +91,8 @@ class Pacer:
     def chat_done(self, chat_id: str, is_group: bool) -> None:
         now = self.clock()
         self._busy.discard(chat_id)
-        self._last_done[chat_id] = now
+        # never earlier than a wait the platform asked for (`block`)
+        self._last_done[chat_id] = max(self._last_done.get(chat_id, 0.0), now)
         if is_group:
             self._group_done[chat_id].append(now)
 

@@ -5,18 +5,23 @@ Long polling by default; webhook mode when LOTSE_WEBHOOK_URL is set (with a secr
 PTB's webhook server checks on every request). Updates are handled concurrently across chats
 and in order within a chat. Outbox delivery is paced inside Telegram's limits (30 messages/s
 overall, one per second per chat, 20 per minute per group); a 429 re-queues the message for
-its `retry_after` instead of sleeping on it, a 403 marks the chat unreachable.
+its `retry_after` instead of sleeping on it, a 403 marks the chat unreachable. A message that
+takes several calls (a file and its text, a text over 4096 characters) goes out one part per
+chat slot, each part recorded as sent, so a retry continues where it stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import html
 import logging
 import secrets
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlparse
 
 from telegram import (
@@ -47,6 +52,7 @@ from bot.app import App
 from bot.core.i18n import SHIPPED_LANGUAGES, _, use_locale
 from bot.core.outbox import (
     OutboxSender,
+    Parts,
     PermanentFailure,
     RetryLater,
     TransientError,
@@ -111,6 +117,7 @@ class TelegramTransport:
             worker=worker or app.settings.worker_id,
             clock=app.services.clock,
             max_retry_after=MAX_RETRY_AFTER,
+            in_parts=True,
         )
         self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         services = app.services
@@ -415,22 +422,24 @@ class TelegramTransport:
 
     async def _send_replies(self, incoming: Incoming, handled: Handled) -> None:
         for message in handled.messages:
+            parts = Parts()
             try:
-                async with self.pacer.overall_slot():
-                    await self.send(message)
+                await self.send(message, parts)
             except RetryAfter as exc:
-                logger.warning("direct reply rate limited; queueing it (%s)", exc)
-                await self._queue_instead(message)
+                logger.warning("direct reply rate limited; queueing the rest of it (%s)", exc)
+                await self._queue_instead(message, parts.sent)
             except Forbidden:
                 return
             except TelegramError as exc:
                 logger.warning("direct reply to %s failed: %s", incoming.chat.chat_id, exc)
 
-    async def _queue_instead(self, message: OutgoingMessage) -> None:
+    async def _queue_instead(self, message: OutgoingMessage, parts_sent: int = 0) -> None:
+        """The outbox takes over, from the first part that did not go out."""
         from bot.core.outbox import enqueue
 
         async with self.app.session_factory() as session:
-            enqueue(session, PLATFORM, message)
+            row = enqueue(session, PLATFORM, message)
+            row.parts_sent = parts_sent
             await session.commit()
         self.sender.wake()
 
@@ -438,25 +447,52 @@ class TelegramTransport:
         logger.error("error in the Telegram update loop: %r", context.error)
 
     # --- messages out --------------------------------------------------------------------
-    async def send(self, message: OutgoingMessage) -> None:
-        """Send one neutral message: a file first if any, then the text in pieces."""
+    def calls(self, message: OutgoingMessage) -> list[Callable[[], Awaitable[Any]]]:
+        """The Bot API calls one message takes, in order: its file if any, then its text in
+        pieces of at most 4096 characters (the buttons on the last). The same message always
+        gives the same parts, so progress recorded by number stays valid after a restart."""
         bot = self.application.bot
         chat_id = int(message.chat_id)
-        markup = self._markup(message)
-        if message.attachment is not None:
-            upload = InputFile(message.attachment.content, filename=message.attachment.filename)
-            if message.attachment.mime_type.startswith("image/"):
-                await bot.send_photo(chat_id, upload)  # shown as a picture, e.g. a chart
-            else:
-                await bot.send_document(chat_id, upload)
-        pieces = split(to_html(message))
-        for index, piece in enumerate(pieces):
-            await bot.send_message(
-                chat_id,
-                piece,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if index == len(pieces) - 1 else None,
+        calls: list[Callable[[], Awaitable[Any]]] = []
+        attachment = message.attachment
+        if attachment is not None:
+            send_file = (
+                bot.send_photo  # shown as a picture, e.g. a chart
+                if attachment.mime_type.startswith("image/")
+                else bot.send_document
             )
+
+            async def file() -> Any:
+                upload = InputFile(attachment.content, filename=attachment.filename)
+                return await send_file(chat_id, upload)
+
+            calls.append(file)
+        pieces = split(to_html(message))
+        markup = self._markup(message)
+        for index, piece in enumerate(pieces):
+            calls.append(
+                functools.partial(
+                    bot.send_message,
+                    chat_id,
+                    piece,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if index == len(pieces) - 1 else None,
+                )
+            )
+        return calls
+
+    async def send(self, message: OutgoingMessage, parts: Parts | None = None) -> None:
+        """A direct reply: every part not yet sent, one chat interval apart (Telegram allows
+        about one message a second per chat, a file counting as one)."""
+        parts = parts or Parts()
+        calls = self.calls(message)
+        gap = self.pacer.limits.per_chat_interval + self.pacer.limits.margin
+        first = parts.sent
+        while parts.sent < len(calls):
+            if parts.sent > first:
+                await asyncio.sleep(gap)
+            async with parts.part(len(calls)), self.pacer.overall_slot():
+                await calls[parts.sent]()
 
     @staticmethod
     def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
@@ -469,28 +505,33 @@ class TelegramTransport:
             ]
         )
 
-    async def deliver(self, message: OutgoingMessage) -> None:
-        """Outbox delivery inside Telegram's limits; errors become the outbox's verdicts."""
-        wait = self.pacer.wait_for_chat(message.chat_id, message.is_group, message.outbox_id)
-        if wait > 0:
-            raise RetryLater(wait, "pacing")
-        try:
-            async with self.pacer.overall_slot():
-                await self.send(message)
-        except RetryAfter as exc:
-            after = exc.retry_after
-            seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
-            self.pacer.block(message.chat_id, seconds)
-            raise RetryLater(seconds, str(exc)) from exc
-        except Forbidden as exc:
-            raise Unreachable(str(exc)) from exc
-        except ChatMigrated as exc:
-            raise PermanentFailure(f"chat moved to {exc.new_chat_id}") from exc
-        except BadRequest as exc:
-            if "chat not found" in str(exc).lower():
+    async def deliver(self, message: OutgoingMessage, parts: Parts | None = None) -> None:
+        """Outbox delivery inside Telegram's limits, one part per chat slot; errors become the
+        outbox's verdicts. Parts already sent are skipped; when the next part's slot is later,
+        the message goes back to the outbox until then (without counting as an attempt)."""
+        parts = parts or Parts()
+        calls = self.calls(message)
+        while parts.sent < len(calls):
+            wait = self.pacer.wait_for_chat(message.chat_id, message.is_group, message.outbox_id)
+            if wait > 0:
+                raise RetryLater(wait, "pacing", counts=False)
+            try:
+                async with parts.part(len(calls)), self.pacer.overall_slot():
+                    await calls[parts.sent]()
+            except RetryAfter as exc:
+                after = exc.retry_after
+                seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+                self.pacer.block(message.chat_id, seconds)
+                raise RetryLater(seconds, str(exc)) from exc
+            except Forbidden as exc:
                 raise Unreachable(str(exc)) from exc
-            raise PermanentFailure(str(exc)) from exc
-        except (TimedOut, NetworkError) as exc:
-            raise TransientError(str(exc)) from exc
-        finally:
-            self.pacer.chat_done(message.chat_id, message.is_group)
+            except ChatMigrated as exc:
+                raise PermanentFailure(f"chat moved to {exc.new_chat_id}") from exc
+            except BadRequest as exc:
+                if "chat not found" in str(exc).lower():
+                    raise Unreachable(str(exc)) from exc
+                raise PermanentFailure(str(exc)) from exc
+            except (TimedOut, NetworkError) as exc:
+                raise TransientError(str(exc)) from exc
+            finally:
+                self.pacer.chat_done(message.chat_id, message.is_group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -9,7 +10,9 @@ from sqlalchemy import select
 from bot.app import App
 from bot.core.outbox import (
     LEASE,
+    MAX_ATTEMPTS,
     OutboxSender,
+    Parts,
     RetryLater,
     TransientError,
     Unreachable,
@@ -102,17 +105,90 @@ async def test_rate_limits_and_errors_requeue(app: App, clock: Clock) -> None:
     assert calls == {"slow": 2, "flaky": 2, "gone": 1}
 
 
-async def test_rate_limit_waits_do_not_count_as_failed_attempts(app: App, clock: Clock) -> None:
+async def test_pacing_waits_do_not_count_as_failed_attempts(app: App, clock: Clock) -> None:
     await queue(app, "busy")
 
     async def deliver(message: OutgoingMessage) -> None:
-        raise RetryLater(1)
+        raise RetryLater(1, "pacing", counts=False)
 
     sender = OutboxSender(app.session_factory, "fake", deliver, clock=clock)
     for _ in range(20):
         await sender.drain()
         clock.advance(seconds=2)
     assert await statuses(app) == [("busy", "pending")]
+
+
+async def test_a_message_the_platform_keeps_refusing_ends_as_failed(
+    app: App, clock: Clock
+) -> None:
+    """A 429 on every try must not loop forever: it counts, and the row says why it stopped."""
+    await queue(app, "flooded")
+    tries = 0
+
+    async def deliver(message: OutgoingMessage) -> None:
+        nonlocal tries
+        tries += 1
+        raise RetryLater(5, "Too Many Requests: retry after 5")
+
+    sender = OutboxSender(app.session_factory, "fake", deliver, clock=clock)
+    for _ in range(20):
+        await sender.drain()
+        clock.advance(seconds=6)
+    assert await statuses(app) == [("flooded", "failed")]
+    assert tries == MAX_ATTEMPTS
+    async with app.session_factory() as session:
+        error = await session.scalar(select(OutboxMessage.last_error))
+    assert error is not None and "Too Many Requests" in error and "gave up" in error
+
+
+async def test_parts_already_sent_are_never_sent_again(app: App, clock: Clock) -> None:
+    """A file and two pieces of text: the second piece fails twice (a 429, then a network
+    error); each retry continues with it, and the file and first piece go out once."""
+    await queue(app, "anna")
+    calls: list[str] = []
+    refusals = [RetryLater(3, "Too Many Requests"), TransientError("connection reset")]
+
+    async def deliver(message: OutgoingMessage, parts: Parts) -> None:
+        names = ["file", "text 1", "text 2"]
+        while parts.sent < len(names):
+            async with parts.part(len(names)):
+                name = names[parts.sent]
+                calls.append(name)
+                if name == "text 2" and refusals:
+                    raise refusals.pop(0)
+
+    sender = OutboxSender(
+        app.session_factory, "fake", deliver, clock=clock, in_parts=True, retry_base=1
+    )
+    for _ in range(5):
+        await sender.drain()
+        clock.advance(seconds=5)
+    assert calls == ["file", "text 1", "text 2", "text 2", "text 2"]
+    assert await statuses(app) == [("anna", "sent")]
+    async with app.session_factory() as session:
+        assert await session.scalar(select(OutboxMessage.parts_sent)) == 3
+
+
+async def test_a_claim_taken_over_by_another_sender_is_left_alone(app: App, clock: Clock) -> None:
+    """A sender that stalled past its lease finds its claim taken and sends nothing more."""
+    await queue(app, "ben")
+    sent: list[str] = []
+    stalled = OutboxSender(app.session_factory, "fake", lambda m: asyncio.sleep(0), clock=clock)
+    async with app.session_factory() as session:
+        (item,) = await claim(session, "fake", stalled.owner, clock())
+    clock.advance(seconds=LEASE.total_seconds() + 1)  # e.g. a long database lock
+
+    async def deliver(message: OutgoingMessage, parts: Parts) -> None:
+        async with parts.part(1):
+            sent.append(message.chat_id)
+
+    other = OutboxSender(app.session_factory, "fake", deliver, clock=clock, in_parts=True)
+    assert await other.drain() == 1
+    stalled.deliver = deliver
+    stalled.in_parts = True
+    assert await stalled._deliver_one(item, claimed_at=0.0)  # an old claim: checked first
+    assert sent == ["ben"]
+    assert await statuses(app) == [("ben", "sent")]
 
 
 async def test_repeated_failures_give_up_with_backoff(app: App, clock: Clock) -> None:

@@ -13,8 +13,8 @@ from nio import RoomSendError
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.core.outbox import RetryLater, Unreachable
-from bot.core.types import OutgoingMessage, SentButton
+from bot.core.outbox import Parts, RetryLater, Unreachable
+from bot.core.types import Attachment, OutgoingMessage, SentButton
 from bot.transports.matrix import MatrixTransport, render_html, render_plain
 from db.models import ChatRecord, Person, Report
 from tests.conftest import start_matrix
@@ -146,6 +146,56 @@ async def test_a_kick_marks_the_room_unreachable(
         await dora.stop()
 
 
+async def test_a_file_and_its_text_arrive_once_across_a_limit_and_a_lost_record(
+    synapse: Synapse,
+    matrix_bot: MatrixTransport,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The text part is rate limited after the file went out: the retry sends only the text.
+    Then its record is lost (a kill between "accepted" and "recorded"): sending it again with
+    the same transaction id is deduplicated by the homeserver, so Anna sees it once."""
+    anna = await person(synapse, "anna", tmp_path)
+    try:
+        room = await anna.create_room([matrix_bot.user_id], direct=True, encrypted=True)
+        await anna.wait_for_member(room, matrix_bot.user_id)
+        for _ in range(200):
+            if room in matrix_bot.client.rooms:
+                break
+            await asyncio.sleep(0.05)
+        message = OutgoingMessage(
+            room,
+            "Das habe ich über dich gespeichert.",
+            attachment=Attachment("daten.json", b'{"name": "Anna"}', "application/json"),
+            outbox_id=990_001,
+        )
+        real_send = matrix_bot.client.room_send
+        calls = 0
+
+        async def limited_once(*args: object, **kwargs: object) -> object:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                return RoomSendError("Too Many Requests", "M_LIMIT_EXCEEDED", retry_after_ms=50)
+            return await real_send(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(matrix_bot.client, "room_send", limited_once)
+        parts = Parts()
+        with pytest.raises(RetryLater):
+            await matrix_bot.deliver(message, parts)
+        assert parts.sent == 1
+        await asyncio.sleep(0.1)
+        await matrix_bot.deliver(message, parts)
+        assert parts.sent == 2
+        await matrix_bot.deliver(message, Parts(1))  # the text's record was lost
+        replies = await anna.wait_replies(room, matrix_bot.user_id, 2, quiet=1.5)
+        assert [r.msgtype for r in replies] == ["m.file", "m.notice"]
+        assert replies[1].body == "Das habe ich über dich gespeichert."
+        assert calls == 4  # file, refused text, text, the text again (deduplicated)
+    finally:
+        await anna.stop()
+
+
 async def test_limit_exceeded_becomes_a_retry(
     matrix_bot: MatrixTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,7 +208,12 @@ async def test_limit_exceeded_becomes_a_retry(
     monkeypatch.setattr(matrix_bot.client, "room_send", limited)
     with pytest.raises(RetryLater) as wait:
         await matrix_bot.deliver(OutgoingMessage(room_id, "hello"))
-    assert wait.value.seconds == 1.5
+    assert wait.value.seconds == 1.5 and wait.value.counts
+    # the limit is for the whole account: other rooms wait too, without counting a try
+    with pytest.raises(RetryLater) as wait:
+        await matrix_bot.deliver(OutgoingMessage(room_id, "another"))
+    assert 0 < wait.value.seconds <= 1.5 and not wait.value.counts
+    matrix_bot._paused_until = 0.0
 
     async def forbidden(*_args: object, **_kwargs: object) -> RoomSendError:
         return RoomSendError("You are not in this room", "M_FORBIDDEN")

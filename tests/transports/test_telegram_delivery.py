@@ -4,6 +4,7 @@ giving up on blocked chats, and neither losing nor repeating messages across a k
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import signal
 import sys
@@ -16,13 +17,13 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.config import Settings
-from bot.core.outbox import enqueue
+from bot.core.outbox import MAX_ATTEMPTS, enqueue
 from bot.core.types import OutgoingMessage
 from bot.testing.telegram_api import FakeBotAPI, Sent
 from bot.transports.pacing import Pacer, SendLimits
 from bot.transports.telegram import TelegramTransport
 from db.models import ChatRecord, OutboxMessage
-from tests.support import max_per_second
+from tests.support import max_per_second, t
 
 pytestmark = pytest.mark.slow
 
@@ -111,6 +112,114 @@ async def test_a_blocked_chat_is_marked_unreachable(
         assert statuses == {"failed"}
 
 
+def long_broadcast() -> str:
+    """About 7,000 characters in paragraphs, full of what HTML escaping makes longer."""
+    paragraphs = [
+        f"Absatz {n}: Tee & Kuchen <im Hof> für alle & jeden, "
+        + "Spenden & Hilfe <bitte> weitersagen " * 7
+        for n in range(24)
+    ]
+    text = "\n\n".join(p.strip() for p in paragraphs)
+    assert 6_500 < len(text) < 7_500 and len(html.escape(text)) > 8_192
+    return text
+
+
+async def test_a_long_broadcast_arrives_once_every_part_in_order(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    """Three parts to one chat at Telegram's one a second, with a 429 and a network error on
+    the later parts: each part arrives exactly once, in order, nothing repeats."""
+    bot_api.enforce_limits = True
+    telegram.sender.retry_base = 0.2
+    text = long_broadcast()
+    await queue(telegram.app, [(71, text), (72, "kurz")])
+    first = (await bot_api.wait_sent(71, 1, timeout=10))[0]
+    bot_api.fail("sendMessage", 429, chat_id=71, retry_after=1)  # the second part: wait
+    bot_api.fail("sendMessage", 500, chat_id=71)  # then trouble on the way
+    await bot_api.wait_sent(71, 3, timeout=30)
+    await asyncio.sleep(2.5)
+    parts = bot_api.sent_to(71)
+    assert len(parts) == 3 and parts[0] is first
+    assert "\n\n".join(p.text for p in parts) == text
+    assert all(len(p.params["text"]) <= 4096 for p in parts)
+    assert [s.text for s in bot_api.sent_to(72)] == ["kurz"]
+    assert min(b.at - a.at for a, b in pairwise(parts)) >= 1.0
+    async with telegram.app.session_factory() as session:
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == "71"))
+    assert row is not None and row.status == "sent" and row.parts_sent == 3
+
+
+async def test_a_message_telegram_keeps_refusing_ends_as_failed_with_the_reason(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    telegram.sender.retry_base = 0.05
+    bot_api.fail("sendMessage", 429, chat_id=73, retry_after=1, times=1000)
+    await queue(telegram.app, [(73, "niemals")])
+
+    async def status() -> tuple[str, str | None]:
+        async with telegram.app.session_factory() as session:
+            row = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == "73"))
+        assert row is not None
+        return row.status, row.last_error
+
+    for _ in range(400):
+        if (await status())[0] == "failed":
+            break
+        await asyncio.sleep(0.05)
+    state, error = await status()
+    assert state == "failed" and error is not None
+    assert f"gave up after {MAX_ATTEMPTS} tries: Flood control exceeded" in error
+    attempts = [p for m, p in bot_api.requests if m == "sendMessage" and p["chat_id"] == 73]
+    assert len(attempts) == MAX_ATTEMPTS
+
+
+async def test_mydata_arrives_as_one_file_and_one_text(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    """At one message a second per chat, and with a 429 on the text after the file went out:
+    the file is not sent again, the text follows once."""
+    anna = 81
+    bot_api.says(anna, "/start", language="de")
+    [welcome] = await bot_api.wait_sent(anna)
+    bot_api.presses(anna, welcome, "Deutsch")
+    notice = (await bot_api.wait_sent(anna, 2))[1]
+    bot_api.presses(anna, notice, t("de", "I agree"))
+    await bot_api.wait_sent(anna, 3)
+    await asyncio.sleep(1.1)
+    before = len(bot_api.sent_to(anna))
+    bot_api.enforce_limits = True
+    bot_api.says(anna, "/mydata", language="de")
+    await bot_api.wait_sent(anna, before + 1)
+    [(_, document)] = [(m, p) for m, p in bot_api.requests if m == "sendDocument"]
+    assert document["chat_id"] == anna
+    await bot_api.wait_sent(anna, before + 2, timeout=10)
+    await asyncio.sleep(2.0)
+    answer = bot_api.sent_to(anna)[before:]
+    assert [s.method for s in answer] == ["sendDocument", "sendMessage"]
+    assert answer[1].text.startswith(t("de", "This is what I have stored about you:"))
+    assert bot_api.too_many == 0
+
+
+async def test_mydata_after_a_429_on_its_text_sends_only_the_text_again(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    anna = 82
+    bot_api.says(anna, "/start", language="de")
+    [welcome] = await bot_api.wait_sent(anna)
+    bot_api.presses(anna, welcome, "Deutsch")
+    notice = (await bot_api.wait_sent(anna, 2))[1]
+    bot_api.presses(anna, notice, t("de", "I agree"))
+    await bot_api.wait_sent(anna, 3)
+    before = len(bot_api.sent_to(anna))
+    bot_api.fail("sendMessage", 429, chat_id=anna, retry_after=1)
+    bot_api.says(anna, "/mydata", language="de")
+    await bot_api.wait_sent(anna, before + 2, timeout=15)
+    await asyncio.sleep(2.0)
+    answer = bot_api.sent_to(anna)[before:]
+    assert [s.method for s in answer] == ["sendDocument", "sendMessage"]
+    assert answer[1].text.startswith(t("de", "This is what I have stored about you:"))
+
+
 def test_group_pacing_keeps_20_a_minute() -> None:
     """Simulated with a clock: each message comes back when its reserved slot is due."""
     now = [0.0]
@@ -183,3 +292,82 @@ async def test_kill_and_restart_neither_loses_nor_repeats(
         _out, err = await second.communicate()
     assert second.returncode == 0, err.decode()[-2000:]
     exactly_once(bot_api.sent, messages)
+
+
+async def test_a_second_lotse_run_on_the_same_sqlite_database_is_refused(
+    app: App, settings: Settings, bot_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("several processes on one database need PostgreSQL, and are allowed there")
+    first = await start_lotse(settings, bot_api, tmp_path)
+    try:
+        await queue(app, [(90, "läuft")])
+        await bot_api.wait_sent(90, timeout=30)  # the first one is up and sending
+        second = await start_lotse(settings, bot_api, tmp_path)
+        _out, err = await asyncio.wait_for(second.communicate(), 30)
+        assert second.returncode == 2
+        lines = err.decode().strip().splitlines()
+        assert lines == [
+            "lotse: "
+            + t(
+                "de",
+                "Lotse is already running on this database ({path}). Stop it first; "
+                "several processes need PostgreSQL.",
+                path=Path(settings.database_url.split("///", 1)[1]).resolve(),
+            )
+        ]
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await first.communicate()
+    assert first.returncode == 0
+
+
+async def test_five_kills_during_a_400_message_broadcast_lose_nothing(
+    app: App, settings: Settings, bot_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """The sender is killed with SIGKILL five times while sends are under way (no black
+    hole: what reached Telegram stays sent). Nothing is lost, and each kill repeats at most
+    the one part that was accepted but not yet recorded."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("on PostgreSQL a killed process's claims wait for their 60 s lease")
+    bot_api.enforce_limits = True
+    messages = [(40_000 + i, f"Rundbrief {i}: Treffen am Freitag & Samstag") for i in range(400)]
+    await queue(app, messages)
+    kills = 5
+    boundaries: list[int] = []  # how many had been sent when each kill was over
+    for kill in range(1, kills + 1):
+        process = await start_lotse(settings, bot_api, tmp_path)
+        try:
+            target = kill * 60
+            await bot_api.wait_for(lambda t=target: len(bot_api.sent) >= t, timeout=60)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        await asyncio.sleep(0.3)  # a request already on the wire is still carried out
+        boundaries.append(len(bot_api.sent))
+    assert len(bot_api.sent) < len(messages)
+    last = await start_lotse(settings, bot_api, tmp_path)
+    try:
+        await bot_api.wait_for(
+            lambda: len({(s.chat_id, s.text) for s in bot_api.sent}) >= len(messages),
+            timeout=90,
+        )
+        await asyncio.sleep(1.0)
+    finally:
+        last.send_signal(signal.SIGTERM)
+        _out, err = await last.communicate()
+    assert last.returncode == 0, err.decode()[-2000:]
+    got = Counter((s.chat_id, s.text) for s in bot_api.sent)
+    assert set(got) == set(messages), "lost messages"
+    duplicates = sum(n - 1 for n in got.values())
+    # each repeat belongs to the kill that interrupted its first sending
+    first_seen: dict[tuple[int, str], int] = {}
+    for index, s in enumerate(bot_api.sent):
+        first_seen.setdefault((s.chat_id, s.text), index)
+    per_kill = Counter(
+        1 + sum(1 for b in boundaries if b <= first_seen[key]) for key, n in got.items() if n > 1
+    )
+    print(f"duplicates after {kills} kills: {duplicates} (by kill: {dict(per_kill)})")
+    assert duplicates <= kills
+    assert all(n <= 1 for n in per_kill.values()), per_kill
+    assert bot_api.too_many == 0
