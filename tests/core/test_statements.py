@@ -16,7 +16,9 @@ def statements(app: App) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if "FROM outbox" not in statement:  # (the test transport looks for queued messages)
+        # the test transport looks for queued messages; on PostgreSQL the flood counter shared
+        # by all processes is one upsert of its own before the update is handled
+        if "FROM outbox" not in statement and "flood_buckets" not in statement:
             seen.append(" ".join(statement.split()))
 
     engine = app.engine.sync_engine

@@ -41,7 +41,7 @@ def journey(first_words: str, person: str) -> str:
             "1",  # I want to volunteer
             "/volunteer",
             *("1", "2", "15"),  # language mediation, accompanying; done
-            *("3", "1", "21"),  # Arabic, German; done
+            *("3", "1", "22"),  # Arabic, German; done (Dari is the 5th language)
             *("3", "2"),  # Arabic: native; German: good
             "2",  # Nordviertel
             *("2", "4", "8"),  # Tuesday, Thursday; done
