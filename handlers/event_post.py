@@ -1,8 +1,11 @@
 """Creating, changing and cancelling events (/newevent), for coordinators and members of
-approved organisations. Changes and cancellations reach everyone registered or subscribed.
+approved organisations. Someone in several approved organisations is first asked for which
+one (`handlers.posting_for`). Changes and cancellations reach everyone registered or
+subscribed.
 
-    event.title → event.description → event.start → event.end → event.place → event.topic
-    → event.audience → event.languages → event.capacity → event.repeat → event.preview
+    (event.organisation →) event.title → event.description → event.start → event.end
+    → event.place → event.topic → event.audience → event.languages → event.capacity
+    → event.repeat → event.preview
     event.preview --change--> event.edit → (that field) → event.preview
 """
 
@@ -24,7 +27,7 @@ from bot.core.router import Router
 from bot.core.types import Button, Format
 from db.directory import TOPICS
 from db.models import Event, EventStatus, Intent, Organisation, Role
-from handlers import forms
+from handlers import forms, posting_for
 from handlers.audit import audit
 from handlers.events import AUDIENCES, REPEATS, card, next_occurrence
 from handlers.need_parser import next_weekday, parse_line
@@ -47,7 +50,9 @@ TOPIC, AUDIENCE, LANGUAGES, CAPACITY, REPEAT = (
     "event.repeat",
 )
 PREVIEW, EDIT = "event.preview", "event.field"
+ORGANISATION = "event.organisation"
 ORDER = [
+    (posting_for.KEY, ORGANISATION),
     ("title", TITLE),
     ("description", DESCRIPTION),
     ("starts_at", START),
@@ -409,6 +414,7 @@ EDITABLE = {
     "repeat": N_("Repetition"),
 }
 EDIT_KEYS = {
+    "organisation": (posting_for.KEY,),
     "title": ("title",),
     "description": ("description",),
     "when": ("starts_at", "ends_at"),
@@ -423,11 +429,11 @@ EDIT_KEYS = {
 
 async def ask_edit(ctx: Context) -> None:
     """Which part to change?"""
-    forms.ask_which_field(ctx, EDIT, EDITABLE)
+    forms.ask_which_field(ctx, EDIT, posting_for.editable(ctx.data, EDITABLE))
 
 
 async def on_edit(ctx: Context, answer: Answer) -> str | None:
-    key = forms.which_field(ctx, answer, EDITABLE)
+    key = forms.which_field(ctx, answer, posting_for.editable(ctx.data, EDITABLE))
     if key is None:
         return EDIT
     ctx.forget(*EDIT_KEYS[key])
@@ -439,6 +445,7 @@ CREATE = router.add_flow(
         name="event",
         first=TITLE,
         steps={
+            ORGANISATION: posting_for.step(ORGANISATION, next_missing),
             TITLE: Step(ask_title, on_title),
             DESCRIPTION: Step(ask_description, on_description),
             START: Step(ask_start, on_start),
@@ -458,10 +465,9 @@ CREATE = router.add_flow(
 
 @router.command("newevent", N_("Announce an event"))
 async def new_event(ctx: Context) -> None:
-    from handlers.need_post import approved_membership
-
-    organisation = await approved_membership(ctx, ctx.person)
-    await ctx.start_flow(CREATE, org_id=organisation.id if organisation else None)
+    """Start the event flow, asking for which organisation only when there is a choice."""
+    data = await posting_for.start_data(ctx)
+    await ctx.start_flow(CREATE, at=next_missing(data), **data)
 
 
 def event_data(event: Event) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """Posting a need (/need), in a private chat or in a group linked to an organisation.
 
 The flow asks only for what is still missing — a one-line `/need …` fills what it can — and
-ends with a preview. Members of approved organisations (and coordinators) publish at once and
-matching starts; everyone else's need waits for a coordinator.
+ends with a preview. Someone in several approved organisations is first asked for which one
+(`handlers.posting_for`); in a linked group it is that group's organisation. Members of
+approved organisations (and coordinators) publish at once and matching starts; everyone else's
+need waits for a coordinator.
 
-    need.title → need.description → need.activity → need.languages → need.area → need.place
-    → need.when (→ need.date | need.weekday → need.time) → need.count → need.until
+    (need.organisation →) need.title → need.description → need.activity → need.languages
+    → need.area → need.place → need.when (→ need.date | need.weekday → need.time)
+    → need.count → need.until
     → need.preview  --publish-->  END      need.preview --change--> need.edit → (that field)
 """
 
@@ -28,10 +31,9 @@ from db.models import (
     Organisation,
     OrganisationMember,
     OrganisationStatus,
-    Person,
     Role,
 )
-from handlers import forms
+from handlers import forms, posting_for
 from handlers.need_parser import next_weekday, parse_date, parse_line, parse_time
 from handlers.needs import DAY_KEYS, card
 from handlers.taxonomy import ACTIVITIES, SPOKEN_LANGUAGES, day_name, language_label
@@ -47,6 +49,7 @@ TITLE, DESCRIPTION, ACTIVITY, LANGUAGES = (
 AREA, PLACE, WHEN, DATE = "need.area", "need.place", "need.when", "need.date"
 WEEKDAY, TIME, COUNT, UNTIL = "need.weekday", "need.time", "need.count", "need.until"
 PREVIEW, EDIT = "need.preview", "need.edit"
+ORGANISATION = "need.organisation"
 
 MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE, MAX_COUNT = 120, 1000, 200, 50
 
@@ -54,6 +57,7 @@ MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE, MAX_COUNT = 120, 1000, 200, 50
 def next_missing(data: dict[str, Any]) -> str:
     """The first question still open; the preview when everything is known."""
     for key, state in (
+        (posting_for.KEY, ORGANISATION),
         ("title", TITLE),
         ("description", DESCRIPTION),
         ("activity", ACTIVITY),
@@ -418,6 +422,7 @@ EDITABLE = {
     "until": N_("Shown until"),
 }
 EDIT_KEYS = {
+    "organisation": (posting_for.KEY,),
     "title": ("title",),
     "description": ("description",),
     "activity": ("activity",),
@@ -432,11 +437,11 @@ EDIT_KEYS = {
 
 async def ask_edit(ctx: Context) -> None:
     """Which part to change?"""
-    forms.ask_which_field(ctx, EDIT, EDITABLE)
+    forms.ask_which_field(ctx, EDIT, posting_for.editable(ctx.data, EDITABLE))
 
 
 async def on_edit(ctx: Context, answer: Answer) -> str | None:
-    key = forms.which_field(ctx, answer, EDITABLE)
+    key = forms.which_field(ctx, answer, posting_for.editable(ctx.data, EDITABLE))
     if key is None:
         return EDIT
     ctx.forget(*EDIT_KEYS[key])
@@ -450,6 +455,7 @@ NEED_FLOW = router.add_flow(
         name="need",
         first=TITLE,
         steps={
+            ORGANISATION: posting_for.step(ORGANISATION, next_missing),
             TITLE: Step(ask_title, on_title),
             DESCRIPTION: Step(ask_description, on_description),
             ACTIVITY: Step(ask_activity, on_activity),
@@ -470,19 +476,6 @@ NEED_FLOW = router.add_flow(
 
 
 # --- who may publish ----------------------------------------------------------------------------
-async def approved_membership(ctx: Context, person: Person) -> Organisation | None:
-    return await ctx.session.scalar(
-        select(Organisation)
-        .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
-        .where(
-            OrganisationMember.person_id == person.id,
-            Organisation.status == OrganisationStatus.APPROVED,
-        )
-        .order_by(OrganisationMember.joined_at)
-        .limit(1)
-    )
-
-
 async def is_member(ctx: Context, organisation_id: int) -> bool:
     return (
         await ctx.session.scalar(
@@ -545,8 +538,7 @@ async def publish_from_flow(ctx: Context) -> None:
 @router.command("need", N_("Post a need: where volunteers are wanted"), in_groups=True)
 async def need_command(ctx: Context) -> None:
     """Start the need flow; a one-line description fills in what it can."""
-    org_id: int | None = None
-    stranger = False
+    data: dict[str, Any] = {}
     if ctx.is_group:
         if ctx.chat.organisation_id is None:
             ctx.reply(
@@ -556,18 +548,15 @@ async def need_command(ctx: Context) -> None:
                 )
             )
             return
-        org_id = ctx.chat.organisation_id
-        if not ctx.person.has_role(Role.COORDINATOR) and not await is_member(ctx, org_id):
+        # The group's organisation is the default here: nothing to ask.
+        group_org = ctx.chat.organisation_id
+        data["org_id"] = group_org
+        if not ctx.person.has_role(Role.COORDINATOR) and not await is_member(ctx, group_org):
             # Anyone in the group may ask for help, but only members speak for the
             # organisation: the need goes to review without its name, marked as such.
-            org_id = None
-            stranger = True
+            data.update(org_id=None, not_a_member=True)
     else:
-        organisation = await approved_membership(ctx, ctx.person)
-        org_id = organisation.id if organisation else None
-    data: dict[str, Any] = {"org_id": org_id}
-    if stranger:
-        data["not_a_member"] = True
+        data.update(await posting_for.start_data(ctx))
     if ctx.incoming.args:
         data.update(prefill(ctx, ctx.incoming.args))
     await ctx.start_flow(NEED_FLOW, at=next_missing(data), **data)

@@ -205,7 +205,7 @@ async def driver(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         task = asyncio.create_task(transport.run(stop))
         try:
             await server.wait_for(lambda: transport.application.running)
-            yield TelegramDriver(server)
+            yield TelegramDriver(server, app)
         finally:
             stop.set()
             await asyncio.wait_for(task, 20)

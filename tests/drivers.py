@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bot.app import App
 from bot.testing.telegram_api import FakeBotAPI, Sent
 from bot.transports.matrix import MatrixTransport
 from tests.matrix_people import MatrixPerson, Received
@@ -31,6 +32,13 @@ class Shown:
 class Driver(Protocol):
     name: str
 
+    @property
+    def app(self) -> App: ...
+
+    async def account(self, user: str) -> tuple[str, str]:
+        """The person's (platform, platform user id), for stories that set up data first."""
+        ...
+
     async def say(self, user: str, text: str, *, group: str | None = None) -> list[Shown]: ...
 
     async def press(self, user: str, label: str, *, group: str | None = None) -> list[Shown]: ...
@@ -42,6 +50,13 @@ class Driver(Protocol):
 class FakeDriver:
     chat: Conversation
     name: str = "fake"
+
+    @property
+    def app(self) -> App:
+        return self.chat.app
+
+    async def account(self, user: str) -> tuple[str, str]:
+        return self.chat.platform, user
 
     @staticmethod
     def _shown(seen: list) -> list[Shown]:  # type: ignore[type-arg]
@@ -64,9 +79,13 @@ def _user_id(name: str) -> int:
 @dataclass
 class TelegramDriver:
     bot_api: FakeBotAPI
+    app: App
     name: str = "telegram"
     groups: dict[str, int] = field(default_factory=dict)
     quiet: float = 0.3
+
+    async def account(self, user: str) -> tuple[str, str]:
+        return "telegram", str(_user_id(user))
 
     def _chat(self, user: str, group: str | None) -> int:
         return self.groups[group] if group else _user_id(user)
@@ -143,6 +162,13 @@ class MatrixDriver:
     @property
     def bot_id(self) -> str:
         return self.bot.user_id
+
+    @property
+    def app(self) -> App:
+        return self.bot.app
+
+    async def account(self, user: str) -> tuple[str, str]:
+        return "matrix", (await self.person(user)).user_id
 
     async def person(self, user: str) -> MatrixPerson:
         if user not in self.people:
