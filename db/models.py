@@ -499,8 +499,13 @@ class Report(Base):
         ForeignKey("people.id", ondelete="SET NULL")
     )
     text: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | blocked | dismissed
+    #: open | blocked | dismissed | answered (answered: nobody to block, the answer settles it)
+    status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The coordinators' answer to the reporter. Who wrote it is in the audit log only: the
+    #: reporter hears from "the coordinators", never from one of them by name.
+    answer: Mapped[str | None] = mapped_column(Text, default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Broadcast(Base):

@@ -28,6 +28,7 @@ from db.models import (
     TicketStatus,
     VolunteerProfile,
 )
+from handlers.moderation import report_buttons
 from handlers.needs import card
 from handlers.taxonomy import kind_label, language_name
 
@@ -125,9 +126,11 @@ async def pending(ctx: Context, _value: str) -> None:
     for report in await ctx.session.scalars(
         select(Report).where(Report.status == "open").limit(10)
     ):
-        buttons = [Button("report.dismiss", _("Dismiss"), str(report.id))]
-        if report.reported_person_id:
-            buttons.insert(0, Button("report.block", _("Block this person"), str(report.id)))
+        buttons = report_buttons(
+            report.id,
+            about=report.reported_person_id is not None,
+            answerable=report.reporter_person_id is not None and report.answer is None,
+        )
         ctx.reply(_("Report: {text}").format(text=isolate(report.text or "–")), [buttons])
         shown += 1
     if not shown:

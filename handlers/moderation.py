@@ -10,11 +10,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.core.context import Context, make_reply
+from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, format_number, isolate, ngettext
 from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Reply
 from db.models import Person, PersonRole, Report, Role
+from handlers import forms
 from handlers.audit import audit
 from handlers.offers import coordinators
 
@@ -45,7 +47,8 @@ async def find_person(ctx: Context, text: str) -> Person | None:
 
 @router.command("report", N_("Report a message or a problem to the coordinators"), in_groups=True)
 async def report(ctx: Context) -> None:
-    """In a group: reply to the message with /report. In private: /report and what happened."""
+    """In a group: reply to the message with /report. In private: /report and what happened,
+    or /report alone, and the bot asks what happened."""
     text = ctx.incoming.args
     reported = None
     if ctx.incoming.reply_to_user:
@@ -56,29 +59,45 @@ async def report(ctx: Context) -> None:
             )
         )
     if not text and reported is None:
-        ctx.reply(
-            _(
-                "Please write what happened after /report, or reply to the message you "
-                "want to report with /report."
+        if ctx.is_group:  # the answer would be read by the whole group
+            ctx.reply(
+                _(
+                    "Please write what happened after /report, or reply to the message you "
+                    "want to report with /report."
+                )
             )
-        )
+            return
+        if not await _over_the_cap(ctx):
+            await ctx.start_flow(REPORT)
         return
+    await file_report(ctx, text, reported)
+
+
+async def _over_the_cap(ctx: Context) -> bool:
+    """True (after telling the person) when they already sent the hour's reports."""
     since = ctx.services.clock() - timedelta(hours=1)
     recent = await ctx.session.scalar(
         select(func.count(Report.id)).where(
             Report.reporter_person_id == ctx.person.id, Report.created_at > since
         )
     )
-    if (recent or 0) >= MAX_REPORTS_PER_HOUR:
-        ctx.reply(
-            ngettext(
-                "You have sent {count} report in the last hour. Please wait a while before "
-                "sending another; the coordinators look at every report.",
-                "You have sent {count} reports in the last hour. Please wait a while before "
-                "sending another; the coordinators look at every report.",
-                recent or 0,
-            ).format(count=recent)
-        )
+    if (recent or 0) < MAX_REPORTS_PER_HOUR:
+        return False
+    ctx.reply(
+        ngettext(
+            "You have sent {count} report in the last hour. Please wait a while before "
+            "sending another; the coordinators look at every report.",
+            "You have sent {count} reports in the last hour. Please wait a while before "
+            "sending another; the coordinators look at every report.",
+            recent or 0,
+        ).format(count=recent)
+    )
+    return True
+
+
+async def file_report(ctx: Context, text: str, reported: Person | None) -> None:
+    """Store the report and wake every coordinator (the hourly cap permitting)."""
+    if await _over_the_cap(ctx):
         return
     if len(text) > MAX_REPORT:
         ctx.reply(
@@ -102,6 +121,47 @@ async def report(ctx: Context) -> None:
     ctx.reply(_("Thank you. The coordinators have been told and will look at it."))
 
 
+async def ask_report_text(ctx: Context) -> None:
+    """/report alone: what happened? (A dead end before: the person had to start again.)"""
+    ctx.reply(
+        _(
+            "What would you like to report to the coordinators? Please describe what "
+            "happened in one message, or send /cancel to stop."
+        )
+    )
+
+
+async def on_report_text(ctx: Context, answer: Answer) -> str | None:
+    """What happened, in the person's words: filed like `/report <text>`."""
+    text = forms.text_answer(ctx, answer, limit=MAX_REPORT)
+    if text is None:
+        return REPORT_TEXT
+    await file_report(ctx, text, None)
+    return END
+
+
+REPORT_TEXT = "report.text"
+REPORT = router.add_flow(
+    Flow(
+        name="report",
+        first=REPORT_TEXT,
+        steps={REPORT_TEXT: Step(ask_report_text, on_report_text)},
+    )
+)
+
+
+def report_buttons(report_id: int, *, about: bool, answerable: bool) -> list[Button]:
+    """What a coordinator can do with an open report, on the notice and on the desk: block
+    the person it is about, answer the one who sent it, or dismiss it."""
+    buttons = []
+    if about:
+        buttons.append(Button("report.block", _("Block this person"), str(report_id)))
+    if answerable:
+        buttons.append(Button("report.answer", _("Answer the reporter"), str(report_id)))
+    buttons.append(Button("report.dismiss", _("Dismiss"), str(report_id)))
+    return buttons
+
+
 def _report_message(
     report_id: int, reporter: str, about: str | None, chat: str | None, text: str
 ) -> Callable[[], Reply]:
@@ -116,9 +176,7 @@ def _report_message(
             lines.append(_("About: {name}").format(name=isolate(about)))
         if text:
             lines.append(isolate(text))
-        buttons = [Button("report.dismiss", _("Dismiss"), str(report_id))]
-        if about:
-            buttons.insert(0, Button("report.block", _("Block this person"), str(report_id)))
+        buttons = report_buttons(report_id, about=about is not None, answerable=True)
         return make_reply("\n".join(lines), [buttons])
 
     return render
@@ -155,6 +213,78 @@ async def dismiss(ctx: Context, value: str) -> None:
     entry.status = "dismissed"
     audit(ctx, "report.dismiss", f"report:{entry.id}")
     ctx.reply(_("The report is dismissed."))
+
+
+@router.button("report.answer")
+async def answer_button(ctx: Context, value: str) -> None:
+    """A coordinator answers the reporter: the bot asks for the text."""
+    entry = await get_row(ctx.session, Report, value)
+    if entry is None or entry.reporter_person_id is None:
+        ctx.reply(_("The person who sent this report can no longer be reached."))
+        return
+    if entry.answer is not None:
+        ctx.reply(_("This report was already answered."))
+        return
+    await ctx.start_flow(ANSWER, report=entry.id)
+
+
+async def ask_answer(ctx: Context) -> None:
+    """The coordinator's answer; said up front that the reporter will not see their name."""
+    ctx.reply(
+        _(
+            "Write your answer to the person who sent this report. It goes out from the "
+            "coordinators as a team: they will not see your name. Send /cancel to stop."
+        )
+    )
+
+
+async def on_answer(ctx: Context, answer: Answer) -> str | None:
+    """Stored with the report and pushed to the reporter (through the outbox), unsigned."""
+    text = forms.text_answer(ctx, answer, limit=MAX_REPORT)
+    if text is None:
+        return ANSWER_TEXT
+    entry = await get_row(ctx.session, Report, str(ctx.data["report"]))
+    reporter = (
+        await ctx.session.get(Person, entry.reporter_person_id)
+        if entry is not None and entry.reporter_person_id
+        else None
+    )
+    if entry is None or reporter is None:
+        ctx.reply(_("The person who sent this report can no longer be reached."))
+        return END
+    if entry.answer is not None:  # another coordinator was quicker
+        ctx.reply(_("This report was already answered."))
+        return END
+    entry.answer, entry.answered_at = text, ctx.services.clock()
+    if entry.status == "open" and entry.reported_person_id is None:
+        entry.status = "answered"  # nobody to block: the answer settles it
+    audit(ctx, "report.answer", f"report:{entry.id}")
+    await ctx.send_to(reporter, _answer_message(entry.text, text))
+    ctx.reply(_("Your answer is on its way. It does not show your name."))
+    return END
+
+
+def _answer_message(report: str, answer: str) -> Callable[[], Reply]:
+    """The push to the reporter, in their language; signed by the coordinators as a team."""
+
+    def render() -> Reply:
+        lines = [_("The coordinators answer your report:"), isolate(answer)]
+        if report:
+            quoted = report if len(report) <= 200 else report[:199] + "…"
+            lines.append(_("Your report: {text}").format(text=isolate(quoted)))
+        return make_reply("\n\n".join(lines))
+
+    return render
+
+
+ANSWER_TEXT = "report_answer.text"
+ANSWER = router.add_flow(
+    Flow(
+        name="report_answer",
+        first=ANSWER_TEXT,
+        steps={ANSWER_TEXT: Step(ask_answer, on_answer)},
+    )
+)
 
 
 async def block(ctx: Context, person: Person) -> None:

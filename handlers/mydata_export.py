@@ -184,7 +184,14 @@ async def _actions(session: AsyncSession, person: Person) -> list[dict[str, Any]
 async def _reports_made(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
     rows = await session.scalars(select(Report).where(Report.reporter_person_id == person.id))
     return [
-        {"id": r.id, "text": r.text, "status": r.status, "created_at": _time(r.created_at)}
+        {
+            "id": r.id,
+            "text": r.text,
+            "status": r.status,
+            "created_at": _time(r.created_at),
+            "answer": r.answer,
+            "answered_at": _time(r.answered_at),
+        }
         for r in rows
     ]
 

@@ -151,6 +151,7 @@ BUTTONS: dict[str, Level] = {
     "admin.unblock": C,
     "report.block": C,
     "report.dismiss": C,
+    "report.answer": C,
     "broadcast.progress": C,
     "poll.results": C,
     "survey.results": C,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import App
 from bot.demo import load_demo
-from db.models import AuditEntry, Person
+from db.models import AuditEntry, Person, Report
 from tests.support import Clock, Conversation, onboard, t, tn
 
 ORG_INTENT = "I act for an initiative or organisation"
@@ -27,7 +27,11 @@ async def test_report_block_and_unblock(chat: Conversation, app: App) -> None:
     )
     to_carla = next(s for s in seen if s.chat_id == "carla")
     assert "Troll" in to_carla.text
-    assert to_carla.buttons == [t("de", "Block this person"), t("de", "Dismiss")]
+    assert to_carla.buttons == [
+        t("de", "Block this person"),
+        t("de", "Answer the reporter"),
+        t("de", "Dismiss"),
+    ]
     seen = await chat.press("carla", t("de", "Block this person"), chat_id="carla")
     assert seen[0].text == t(
         "de", "{name} is blocked and can no longer use the bot.", name="Troll"
@@ -152,4 +156,123 @@ async def test_reports_are_capped_per_person_and_hour(
     seen = await chat.say("rita", "/report One more, an hour later")
     assert seen[0].text == t(
         "uk", "Thank you. The coordinators have been told and will look at it."
+    )
+
+
+ASK_REPORT = (
+    "What would you like to report to the coordinators? Please describe what happened in one "
+    "message, or send /cancel to stop."
+)
+ASK_ANSWER = (
+    "Write your answer to the person who sent this report. It goes out from the coordinators "
+    "as a team: they will not see your name. Send /cancel to stop."
+)
+
+
+async def test_report_alone_asks_what_happened_and_files_the_answer(
+    chat: Conversation, app: App
+) -> None:
+    """Rita types /report and nothing else: she is asked, writes what happened, and Carla
+    gets the notice — with a way to answer her, not only to dismiss."""
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await onboard(chat, "rita", "uk")
+    seen = await chat.say("rita", "/report")
+    assert [s.text for s in seen] == [t("uk", ASK_REPORT)]
+    assert not [s for s in seen if s.chat_id == "carla"]  # nothing is filed yet
+    seen = await chat.say("rita", "Someone in the Südstadt group asks people for money.")
+    assert seen[0].text == t(
+        "uk", "Thank you. The coordinators have been told and will look at it."
+    )
+    to_carla = [s for s in seen if s.chat_id == "carla"]
+    assert len(to_carla) == 1
+    assert "Someone in the Südstadt group asks people for money." in to_carla[0].text
+    assert to_carla[0].buttons == [t("de", "Answer the reporter"), t("de", "Dismiss")]
+    seen = await chat.say("rita", "and one more thing")  # the form is over: not a report
+    assert not [s for s in seen if s.chat_id == "carla"]
+
+
+async def test_report_alone_can_be_cancelled_and_respects_the_hourly_cap(
+    chat: Conversation, app: App
+) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await onboard(chat, "rita", "uk")
+    await chat.say("rita", "/report")
+    seen = await chat.say("rita", "/cancel")
+    assert seen[0].text == t(
+        "uk", "Cancelled. Send /menu for the main menu or /help for all commands."
+    )
+    async with app.session_factory() as session:
+        assert await session.scalar(select(func.count(Report.id))) == 0
+    for number in range(5):
+        await chat.say("rita", f"/report Problem number {number}")
+    seen = await chat.say("rita", "/report")  # capped: not asked for a text she cannot send
+    assert seen[0].text == tn(
+        "uk",
+        "You have sent {count} report in the last hour. Please wait a while before "
+        "sending another; the coordinators look at every report.",
+        "You have sent {count} reports in the last hour. Please wait a while before "
+        "sending another; the coordinators look at every report.",
+        5,
+        count=5,
+    )
+    assert len(seen) == 1
+
+
+async def test_a_coordinator_answers_the_reporter_without_giving_their_name(
+    chat: Conversation, app: App
+) -> None:
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await onboard(chat, "rita", "ar")
+    await chat.say("rita", "/report")
+    await chat.say("rita", "The bot sent me an offer for a need that was already filled.")
+    before = len(chat.messages("rita"))
+    seen = await chat.press("carla", t("de", "Answer the reporter"), chat_id="carla")
+    assert [s.text for s in seen] == [t("de", ASK_ANSWER)]
+    seen = await chat.say("carla", "Danke! Wir haben den Aufruf geschlossen.")
+    assert seen[0].chat_id == "carla"
+    assert seen[0].text == t("de", "Your answer is on its way. It does not show your name.")
+    to_rita = chat.messages("rita")[before:]
+    assert len(to_rita) == 1  # exactly once
+    answer = to_rita[0].text
+    assert answer.startswith(t("ar", "The coordinators answer your report:"))
+    assert "Danke! Wir haben den Aufruf geschlossen." in answer
+    assert "Carla" not in answer and "carla" not in answer
+    seen = await chat.press("carla", t("de", "Answer the reporter"), chat_id="carla")
+    assert seen[0].text == t("de", "This report was already answered.")
+    assert len(chat.messages("rita")) == before + 1  # still exactly once
+    await chat.say("carla", "/admin")
+    seen = await chat.press("carla", t("de", "Waiting for decisions"))
+    assert not any("already filled" in s.text for s in seen)  # answered: off the desk
+    async with app.session_factory() as session:
+        entry = await session.scalar(select(Report))
+        assert entry is not None
+        assert entry.answer == "Danke! Wir haben den Aufruf geschlossen."
+        assert entry.status == "answered"
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert actions == ["report.answer"]  # who answered is known to the coordinators only
+
+
+async def test_a_report_about_someone_can_be_answered_and_still_blocked(
+    chat: Conversation, app: App
+) -> None:
+    """The reported person never learns who reported them; the reporter hears back, and the
+    report stays on the desk until someone blocks or dismisses."""
+    await onboard(chat, "carla", "de", ORG_INTENT)
+    await onboard(chat, "troll", "en")
+    await onboard(chat, "nice", "tr")
+    await chat.say("troll", "/help", group="nachbarn")
+    await chat.say("nice", "/report", group="nachbarn", reply_to_user="troll")
+    to_troll = len(chat.messages("troll"))
+    await chat.press("carla", t("de", "Answer the reporter"), chat_id="carla")
+    seen = await chat.say("carla", "Wir sehen uns das an.")
+    assert [s.chat_id for s in seen] == ["carla", "nice"]
+    assert len(chat.messages("troll")) == to_troll  # the reported person hears nothing
+    await chat.say("carla", "/admin")
+    seen = await chat.press("carla", t("de", "Waiting for decisions"))
+    report = next(
+        s for s in seen if s.buttons == [t("de", "Block this person"), t("de", "Dismiss")]
+    )
+    seen = await chat.tap("carla", report.token(t("de", "Block this person")))
+    assert seen[0].text == t(
+        "de", "{name} is blocked and can no longer use the bot.", name="Troll"
     )

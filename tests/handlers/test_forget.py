@@ -73,6 +73,8 @@ async def a_rich_life(chat: Conversation, app: App) -> None:
     await chat.say("carla", "Bitte kommen Sie zum Mieterverein.")
     # a report she makes, and one about her
     await chat.say(ZOE, f"/report {REPORT}")
+    await chat.press("carla", t("de", "Answer the reporter"), chat_id="carla")
+    await chat.say("carla", "Danke, wir sprechen mit der Gruppe.")  # it quotes her report
     await chat.say(ZOE, "/help", group="eltern")
     await chat.say("nice", "/report", group="eltern", reply_to_user=ZOE)
     # a vote, and a survey that is not anonymous
@@ -129,6 +131,7 @@ async def test_mydata_holds_a_row_of_every_table_that_refers_to_people(
     assert data["survey_answers"][0]["answers"] == [SURVEY_ANSWER] and data["survey_drafts"]
     assert data["needs_posted"][0]["title"] == "Childcare for the parents' evening"
     assert data["reports_made"][0]["text"] == REPORT
+    assert data["reports_made"][0]["answer"] == "Danke, wir sprechen mit der Gruppe."
     assert data["reports_about_you"] and "reporter" not in json.dumps(data["reports_about_you"])
     assert data["person"]["blocked_at"] and data["person"]["deleted_if_inactive_until"]
     assert t("en", "Questions to the team") + ": 1" in seen[0].text

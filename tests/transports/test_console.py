@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import t
+from bot.app import App
+from bot.transports.console import ConsoleTransport
+from tests.support import make_volunteer, t, visible
 
 pytestmark = pytest.mark.slow
 
@@ -186,3 +189,36 @@ def test_a_newcomers_first_words_in_the_terminal_get_the_language_choice(tmp_pat
     assert "  [1] Українська\n  [2] Русский\n" in olena
     assert t("uk", "Which language would you like me to use?") in olena
     assert "  [1] Deutsch\n" in ali and t("de", "Which language would you like me to use?") in ali
+
+
+async def test_a_report_asked_for_and_answered_in_the_terminal_arrives_once(app: App) -> None:
+    """Rita types /report alone, then what happened; Carla (a coordinator) picks "Answer the
+    reporter" by its number and writes; Rita's answer is printed once, without Carla's name."""
+    await make_volunteer(app, "rita", platform="console", name="Rita", language="uk")
+    await make_volunteer(app, "carla", platform="console", name="Carla")  # LOTSE_COORDINATORS
+    output = io.StringIO()
+    console = ConsoleTransport(app, output=output)
+    for line in (
+        "carla> /help",
+        "rita> /report",
+        "Someone asks for money in the Südstadt group.",
+        "carla> 1",  # the notice's first option: answer the reporter
+        "Danke, wir kümmern uns heute darum.",
+    ):
+        await console.handle_line(line)
+    await console.drain()
+    await console.drain()  # nothing is left for a second round
+    blocks = output.getvalue().split("[to ")
+    to_rita = [visible(b.removeprefix("rita]\n")) for b in blocks if b.startswith("rita]\n")]
+    assert to_rita[0].startswith(
+        t(
+            "uk",
+            "What would you like to report to the coordinators? Please describe what "
+            "happened in one message, or send /cancel to stop.",
+        )
+    )
+    answers = [b for b in to_rita if "Danke, wir kümmern uns heute darum." in b]
+    assert len(answers) == 1
+    assert answers[0].startswith(t("uk", "The coordinators answer your report:"))
+    assert "Carla" not in answers[0] and "carla" not in answers[0]
+    assert t("de", "Your answer is on its way. It does not show your name.") in output.getvalue()

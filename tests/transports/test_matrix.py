@@ -16,11 +16,11 @@ from bot.config import Settings
 from bot.core.outbox import Parts, RetryLater, Unreachable
 from bot.core.types import Attachment, OutgoingMessage, SentButton
 from bot.transports.matrix import MatrixTransport, render_html, render_plain
-from db.models import ChatRecord, Person, Report
+from db.models import ChatRecord, Person, PersonRole, Report
 from tests.conftest import start_matrix
 from tests.drivers import shown_from_matrix
 from tests.matrix_people import MatrixPerson
-from tests.support import t
+from tests.support import make_volunteer, t
 from tests.synapse import Synapse
 
 pytestmark = pytest.mark.slow
@@ -334,3 +334,57 @@ def test_rendering_escapes_and_numbers_the_options() -> None:
         "<ol><li>Ja &amp; gern</li><li>Nein</li></ol>"
     )
     assert render_plain(message).endswith("\n  [1] Ja & gern\n  [2] Nein")
+
+
+async def test_a_report_asked_for_and_answered_arrives_once_without_a_name(
+    synapse: Synapse, matrix_bot: MatrixTransport, tmp_path: Path
+) -> None:
+    """Anna sends /report alone and is asked what happened; Carla, a coordinator, answers her
+    through the bot; the answer reaches Anna's direct room once and carries no name."""
+    app = matrix_bot.app
+    anna = await person(synapse, "anna", tmp_path)
+    carla = await person(synapse, "carla", tmp_path)
+    try:
+        await make_volunteer(app, anna.user_id, platform="matrix", name="Anna", language="uk")
+        carla_id = await make_volunteer(app, carla.user_id, platform="matrix", name="Carla")
+        async with app.session_factory() as session:
+            coordinator = await session.get(Person, carla_id)
+            assert coordinator is not None
+            coordinator.roles.append(
+                PersonRole(role="coordinator", granted_at=app.services.clock())
+            )
+            await session.commit()
+        rooms = {}
+        for someone in (anna, carla):
+            room = await someone.create_room([matrix_bot.user_id], direct=True)
+            await someone.wait_for_member(room, matrix_bot.user_id)
+            await someone.say(room, "/help")
+            await someone.wait_replies(room, matrix_bot.user_id, 1, quiet=0.5)
+            rooms[someone.user_id] = room
+        to_anna, to_carla = rooms[anna.user_id], rooms[carla.user_id]
+        await anna.say(to_anna, "/report")
+        asked = (await anna.wait_replies(to_anna, matrix_bot.user_id, 2, quiet=0.5))[-1]
+        assert asked.body == t(
+            "uk",
+            "What would you like to report to the coordinators? Please describe what "
+            "happened in one message, or send /cancel to stop.",
+        )
+        await anna.say(to_anna, "Jemand verlangt Geld für die Begleitung zum Amt.")
+        await anna.wait_replies(to_anna, matrix_bot.user_id, 3, quiet=0.5)
+        notice = (await carla.wait_replies(to_carla, matrix_bot.user_id, 2, quiet=0.5))[-1]
+        shown = shown_from_matrix(notice)
+        assert "Jemand verlangt Geld" in shown.text
+        number = shown.buttons.index(t("de", "Answer the reporter")) + 1
+        await carla.say(to_carla, str(number))
+        await carla.wait_replies(to_carla, matrix_bot.user_id, 3, quiet=0.5)
+        await carla.say(to_carla, "Danke, wir sprechen heute mit der Person.")
+        done = (await carla.wait_replies(to_carla, matrix_bot.user_id, 4, quiet=0.5))[-1]
+        assert done.body == t("de", "Your answer is on its way. It does not show your name.")
+        await anna.wait_replies(to_anna, matrix_bot.user_id, 4, quiet=2.0)
+        [answer] = anna.from_bot(to_anna, matrix_bot.user_id)[3:]
+        assert answer.body.startswith(t("uk", "The coordinators answer your report:"))
+        assert "Danke, wir sprechen heute mit der Person." in answer.body
+        assert "Carla" not in answer.body and carla.user_id not in answer.body
+    finally:
+        await anna.stop()
+        await carla.stop()

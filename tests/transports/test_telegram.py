@@ -10,7 +10,7 @@ from bot.core.i18n import SHIPPED_LANGUAGES
 from bot.core.types import OutgoingMessage
 from bot.testing.telegram_api import FakeBotAPI, Sent
 from bot.transports.telegram import TelegramTransport
-from tests.support import t, visible
+from tests.support import make_volunteer, t, visible
 
 ANNA, OLENA, BERT = 501, 502, 503
 GROUP = -1001234
@@ -336,3 +336,40 @@ async def test_a_link_never_shows_a_need_that_is_not_public(
         else:
             assert shown.text == "This need does not exist (any more)."
             assert "Lindenstraße" not in shown.text
+
+
+async def test_a_report_asked_for_and_answered_arrives_once_without_a_name(
+    telegram: TelegramTransport, bot_api: FakeBotAPI
+) -> None:
+    """Anna types /report alone and is asked; the coordinator (900) answers her through the
+    bot; the answer reaches Anna's private chat once and does not say who wrote it."""
+    await make_volunteer(telegram.app, str(ANNA), platform="telegram", language="uk")
+    await make_volunteer(telegram.app, "900", platform="telegram", language="de")
+    bot_api.says(900, "/help", name="Carla")  # 900 is a coordinator here
+    await bot_api.wait_sent(900, 1)
+    bot_api.says(ANNA, "/report", name="Anna")
+    [asked] = await bot_api.wait_sent(ANNA, 1)
+    assert visible(asked.text) == t(
+        "uk",
+        "What would you like to report to the coordinators? Please describe what happened "
+        "in one message, or send /cancel to stop.",
+    )
+    bot_api.says(ANNA, "Jemand verlangt Geld für die Begleitung zum Amt.", name="Anna")
+    thanks = (await bot_api.wait_sent(ANNA, 2))[1]
+    assert visible(thanks.text) == t(
+        "uk", "Thank you. The coordinators have been told and will look at it."
+    )
+    notice = (await bot_api.wait_sent(900, 2))[1]
+    assert "Jemand verlangt Geld" in visible(notice.text)
+    label = next(b for b, _ in notice.buttons if visible(b) == t("de", "Answer the reporter"))
+    bot_api.presses(900, notice, label)
+    await bot_api.wait_sent(900, 3)
+    bot_api.says(900, "Danke, wir sprechen heute mit der Person.", name="Carla")
+    done = (await bot_api.wait_sent(900, 4))[3]
+    assert visible(done.text) == t("de", "Your answer is on its way. It does not show your name.")
+    await bot_api.wait_sent(ANNA, 3)
+    await asyncio.sleep(1.5)  # a duplicate would arrive late
+    [answer] = bot_api.sent_to(ANNA)[2:]
+    assert visible(answer.text).startswith(t("uk", "The coordinators answer your report:"))
+    assert "Danke, wir sprechen heute mit der Person." in visible(answer.text)
+    assert "Carla" not in answer.text and "900" not in answer.text
