@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -284,3 +285,40 @@ async def test_the_move_up_arrives_once_on_telegram(
     pushed = bot_api.sent_to(501)[1:]
     assert len(pushed) == 1 and len(moved_up_texts([visible(s.text) for s in pushed])) == 1
     assert [visible(b) for b, _ in pushed[0].buttons] == [t("de", CANT_COME)]
+
+
+@pytest.mark.slow
+async def test_the_move_up_arrives_once_on_matrix(
+    synapse: object, matrix_settings: Settings, running_clock: Clock, tmp_path: Path
+) -> None:
+    """Lina waits on Matrix; the bot has to make her direct room for the move-up first."""
+    from bot.transports.matrix import MatrixTransport
+    from tests.matrix_people import MatrixPerson
+    from tests.synapse import Synapse
+
+    assert isinstance(synapse, Synapse)
+    user_id = synapse.register(f"lina{len(synapse.passwords)}")
+    lina = await MatrixPerson(
+        synapse.url, user_id, synapse.passwords[user_id], tmp_path / "lina"
+    ).start()
+    app = await open_app(pinned_settings(matrix_settings), migrate=False, clock=running_clock)
+    transport = MatrixTransport(app, sync_timeout_ms=1000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(transport.run(stop))
+    try:
+        await asyncio.wait_for(transport.ready.wait(), 60)
+        lina_id = await make_volunteer(app, user_id, platform="matrix")
+        await dirk_cannot_come(app, await full_event_with_lina_waiting(app, lina_id))
+        app.services.outbox_changed()
+        await wait_until(lambda: bool(lina.client.invited_rooms))
+        room = next(iter(lina.client.invited_rooms))
+        await lina.join(room)
+        await lina.wait_replies(room, transport.user_id, 1, timeout=60, quiet=2.0)
+        assert (await attendance_of(app, user_id)).coming
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await app.close()
+        await lina.stop()
+    received = [visible(r.body) for r in lina.received]
+    assert len(received) == 1 and len(moved_up_texts(received)) == 1
