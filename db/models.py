@@ -665,7 +665,13 @@ class Event(Base):
 
 
 class Attendance(Base):
-    """Someone says they will come to one occurrence, or wants to be reminded of it."""
+    """Someone says they will come to one occurrence, or wants to be reminded of it.
+
+    When the occurrence is full, "I'll come" puts the person on its waiting list
+    (`waiting_since`, which also orders the list); a freed seat goes to the first waiting, who
+    is then `coming` with `moved_up_at` set. Cancelling keeps the row with `cancelled_at`, so
+    /mydata shows what happened and a reminder knows whom to leave out.
+    """
 
     __tablename__ = "event_attendance"
     __table_args__ = (UniqueConstraint("event_id", "person_id", "occurrence"),)
@@ -676,6 +682,9 @@ class Attendance(Base):
     occurrence: Mapped[datetime]
     coming: Mapped[bool] = mapped_column(default=True)
     remind: Mapped[bool] = mapped_column(default=True)
+    waiting_since: Mapped[datetime | None]
+    moved_up_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

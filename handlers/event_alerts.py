@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -21,7 +22,7 @@ from bot.core.context import make_reply
 from bot.core.i18n import _, format_moment
 from bot.core.notify import Notifier
 from bot.core.services import Services
-from bot.core.types import Format, Reply
+from bot.core.types import Button, Format, Reply
 from db.models import (
     AlertSent,
     Attendance,
@@ -33,12 +34,14 @@ from db.models import (
     Person,
     Subscription,
 )
+from handlers.event_seats import coming_count, hold_seats, move_up, waiting_count
 from handlers.events import (
     HORIZON,
     announcement,
     card,
     card_buttons,
     duration,
+    moved_up_message,
     next_occurrence,
     occurrence_key,
     occurrences,
@@ -160,19 +163,29 @@ async def notify_change(
         await session.get(Organisation, event.organisation_id) if event.organisation_id else None
     )
     occurrence = next_occurrence(event, now) or event.starts_at
+    coming = await coming_count(session, event.id, occurrence)
+    waiting = await waiting_count(session, event.id, occurrence)
 
     def render() -> Reply:
         head = _("This event has been cancelled:") if cancelled else _("This event has changed:")
         buttons = [] if cancelled else card_buttons(event, occurrence, False)
-        return make_reply(
-            head + "\n\n" + card(event, occurrence, organisation, 0), buttons, Format.HTML
-        )
+        text = card(event, occurrence, organisation, coming, waiting)
+        return make_reply(head + "\n\n" + text, buttons, Format.HTML)
 
     told: set[tuple[str, int]] = set()
     attendees = await session.scalars(
         select(Person)
         .join(Attendance, Attendance.person_id == Person.id)
-        .where(Attendance.event_id == event.id, Attendance.occurrence >= now - duration(event))
+        .where(
+            Attendance.event_id == event.id,
+            Attendance.occurrence >= now - duration(event),
+            # who said they cannot come (and wants no reminder) is done with it
+            or_(
+                Attendance.coming.is_(True),
+                Attendance.remind.is_(True),
+                Attendance.waiting_since.is_not(None),
+            ),
+        )
     )
     for person in attendees:
         if ("p", person.id) not in told:
@@ -234,6 +247,9 @@ async def reschedule(
             occurrence=target,
             coming=row.coming,
             remind=row.remind,
+            waiting_since=row.waiting_since,
+            moved_up_at=row.moved_up_at,
+            cancelled_at=row.cancelled_at,
             created_at=row.created_at,
         )
     await session.flush()  # the old rows go before the new ones meet the unique constraint
@@ -246,6 +262,34 @@ async def reschedule(
                 f"remind:{event.id}:{occurrence_key(old_next)}:{kind}"
             )
     return dropped
+
+
+async def fill_freed_seats(notifier: Notifier, event: Event, now: datetime) -> int:
+    """After an edit gave more places (or lifted the limit), the first on each upcoming
+    occurrence's waiting list move up and are told. Returns how many moved up."""
+    session = notifier.session
+    waiting = sorted(
+        set(
+            await session.scalars(
+                select(Attendance.occurrence).where(
+                    Attendance.event_id == event.id,
+                    Attendance.waiting_since.is_not(None),
+                    Attendance.occurrence >= now - duration(event),
+                )
+            )
+        )
+    )
+    if not waiting:
+        return 0
+    await hold_seats(session, event.id)
+    moved = 0
+    for occurrence in waiting:
+        for row in await move_up(session, event, occurrence, now):
+            person = await session.get(Person, row.person_id)
+            if person is not None:
+                await notifier.to_person(person, partial(moved_up_message, event, occurrence))
+                moved += 1
+    return moved
 
 
 def schedule_reminders(services: Services, event: Event, now: datetime) -> None:
@@ -297,8 +341,9 @@ async def remind(
     organisation = (
         await session.get(Organisation, event.organisation_id) if event.organisation_id else None
     )
-    people = await session.scalars(
-        select(Person)
+    # Who cancelled has coming and remind off; who moved up from the waiting list comes.
+    people = await session.execute(
+        select(Person, Attendance.coming)
         .join(Attendance, Attendance.person_id == Person.id)
         .where(
             Attendance.event_id == event.id,
@@ -307,15 +352,19 @@ async def remind(
         )
     )
 
-    def render() -> Reply:
+    taken = await coming_count(session, event.id, occurrence)
+
+    def render(coming: bool) -> Reply:
         head = _("Reminder: tomorrow") if kind == "day" else _("Reminder: in one hour")
+        value = f"{event.id}:{key}"
+        buttons = [[Button("event.uncome", _("I can't come after all"), value)]] if coming else []
         return make_reply(
-            head + "\n\n" + card(event, occurrence, organisation, 0), (), Format.HTML
+            head + "\n\n" + card(event, occurrence, organisation, taken), buttons, Format.HTML
         )
 
     count = 0
-    for person in people:
-        await notifier.to_person(person, render)
+    for person, coming in list(people):
+        await notifier.to_person(person, partial(render, coming))
         count += 1
     await session.commit()
     if notifier.queued:

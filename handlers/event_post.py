@@ -350,7 +350,7 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
     step = forms.preview_answer(ctx, answer, state=PREVIEW, edit=EDIT, cancelled=cancelled)
     if step != forms.PUBLISH:
         return step
-    from handlers.event_alerts import announce, notify_change, reschedule
+    from handlers.event_alerts import announce, fill_freed_seats, notify_change, reschedule
 
     now = _now(ctx)
     if ctx.data.get("event_id"):
@@ -369,6 +369,7 @@ async def on_preview(ctx: Context, answer: Answer) -> str | None:
         event.updated_at = now
         audit(ctx, "event.change", f"event:{event.id}")
         await reschedule(ctx.session, ctx.services, event, before, now)
+        await fill_freed_seats(ctx.notifier, event, now)
         count = await notify_change(ctx.notifier, ctx.services, event, cancelled=False)
         ctx.reply(
             ngettext(

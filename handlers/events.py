@@ -1,5 +1,6 @@
 """Events as people see them: occurrences of repeating events, the event card, /events in
-today / this week / later with filters, "I'll come" (within capacity), "Remind me", and an
+today / this week / later with filters, "I'll come" (within capacity, else onto the waiting
+list), "I can't come after all" (which moves the first waiting person up), "Remind me", and an
 .ics calendar file."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 import icalendar
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.core import multilang
@@ -31,8 +32,8 @@ from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Format, Reply
 from db.directory import TOPICS
-from db.models import Attendance, Event, EventStatus, Intent, Organisation, Role
-from handlers import forms
+from db.models import Attendance, Event, EventStatus, Intent, Organisation, Person, Role
+from handlers import event_seats, forms
 from handlers.taxonomy import language_name
 
 router = Router("events")
@@ -99,7 +100,11 @@ def duration(event: Event) -> timedelta:
 
 
 def card(
-    event: Event, occurrence: datetime, organisation: Organisation | None, coming: int
+    event: Event,
+    occurrence: datetime,
+    organisation: Organisation | None,
+    coming: int,
+    waiting: int = 0,
 ) -> str:
     """The event in the reader's language and time zone (people's text escaped)."""
     e = html.escape
@@ -145,6 +150,8 @@ def card(
                 capacity=format_number(event.capacity),
             )
         )
+        if waiting:
+            lines.append(_("Waiting list: {count}").format(count=format_number(waiting)))
     if organisation is not None:
         lines.append(_("Organised by: {name}").format(name=e(isolate(organisation.name))))
     if event.status == EventStatus.CANCELLED:
@@ -164,27 +171,22 @@ def parse_key(value: str) -> datetime | None:
 
 
 async def coming_count(ctx: Context, event: Event, occurrence: datetime) -> int:
-    return (
-        await ctx.session.scalar(
-            select(func.count())
-            .select_from(Attendance)
-            .where(
-                Attendance.event_id == event.id,
-                Attendance.occurrence == occurrence,
-                Attendance.coming.is_(True),
-            )
-        )
-        or 0
-    )
+    return await event_seats.coming_count(ctx.session, event.id, occurrence)
 
 
-def card_buttons(event: Event, occurrence: datetime, own: bool) -> list[list[Button]]:
+def card_buttons(
+    event: Event, occurrence: datetime, own: bool, mine: Attendance | None = None
+) -> list[list[Button]]:
+    """The card's buttons; for someone who comes or waits, the way out instead of the way in."""
     value = f"{event.id}:{occurrence_key(occurrence)}"
+    if mine is not None and mine.coming:
+        first = Button("event.uncome", _("I can't come after all"), value)
+    elif mine is not None and mine.waiting_since is not None:
+        first = Button("event.uncome", _("Leave the waiting list"), value)
+    else:
+        first = Button("event.come", _("I'll come"), value)
     rows = [
-        [
-            Button("event.come", _("I'll come"), value),
-            Button("event.remind", _("Remind me"), value),
-        ],
+        [first, Button("event.remind", _("Remind me"), value)],
         [Button("event.ics", _("Add to calendar"), value)],
     ]
     if own:
@@ -205,13 +207,21 @@ async def show_card(ctx: Context, event: Event, occurrence: datetime) -> None:
     )
     own = event.created_by_person_id == ctx.person.id or ctx.person.has_role(Role.COORDINATOR)
     coming = await coming_count(ctx, event, occurrence)
-    buttons = card_buttons(event, occurrence, own) if event.status == EventStatus.PUBLISHED else []
-    ctx.replies.append(
-        PendingReply(
-            make_reply(card(event, occurrence, organisation, coming), buttons, Format.HTML),
-            ctx.person.id,
-        )
+    waiting = await event_seats.waiting_count(ctx.session, event.id, occurrence)
+    # In a group the card is everyone's, so only a private chat shows the reader's own state.
+    mine = None if ctx.is_group else await _attendance(ctx, event, occurrence)
+    buttons = (
+        card_buttons(event, occurrence, own, mine) if event.status == EventStatus.PUBLISHED else []
     )
+    text = card(event, occurrence, organisation, coming, waiting)
+    if mine is not None and mine.coming:
+        text += "\n\n" + html.escape(_("You are registered."))
+    elif mine is not None and mine.waiting_since is not None:
+        place = await event_seats.waiting_place(ctx.session, mine)
+        text += "\n\n" + html.escape(
+            _("You are number {place} on the waiting list.").format(place=format_number(place))
+        )
+    ctx.replies.append(PendingReply(make_reply(text, buttons, Format.HTML), ctx.person.id))
 
 
 # --- listing -------------------------------------------------------------------------------
@@ -344,7 +354,7 @@ async def _attendance(ctx: Context, event: Event, occurrence: datetime) -> Atten
 
 @router.button("event.come")
 async def come(ctx: Context, value: str) -> None:
-    """Register for one occurrence, within the capacity."""
+    """Register for one occurrence; when it is full, join its waiting list."""
     found = await _event_and_occurrence(ctx, value)
     if found is None:
         return
@@ -353,32 +363,93 @@ async def come(ctx: Context, value: str) -> None:
     if existing is not None and existing.coming:
         ctx.reply(_("You are already registered. See you there!"))
         return
-    if event.capacity and await coming_count(ctx, event, occurrence) >= event.capacity:
-        ctx.reply(_("Sorry, this event is full. Tap “Remind me” to hear about it anyway."))
+    if existing is not None and existing.waiting_since is not None:
+        place = await event_seats.waiting_place(ctx.session, existing)
+        ctx.reply(
+            _("You are already on the waiting list, as number {place}.").format(
+                place=format_number(place)
+            )
+        )
         return
+    full = False
+    if event.capacity:
+        await event_seats.hold_seats(ctx.session, event.id)
+        full = await coming_count(ctx, event, occurrence) >= event.capacity
+    now = ctx.services.clock()
     if existing is None:
         try:
             async with ctx.session.begin_nested():
-                ctx.session.add(
-                    Attendance(
-                        event_id=event.id,
-                        person_id=ctx.person.id,
-                        occurrence=occurrence,
-                        coming=True,
-                        remind=True,
-                        created_at=ctx.services.clock(),
-                    )
+                existing = Attendance(
+                    event_id=event.id,
+                    person_id=ctx.person.id,
+                    occurrence=occurrence,
+                    coming=not full,
+                    remind=not full,
+                    created_at=now,
                 )
+                ctx.session.add(existing)
         except IntegrityError:
             ctx.reply(_("You are already registered. See you there!"))
             return
     else:
-        existing.coming = existing.remind = True
+        existing.coming = not full
+        existing.remind = existing.remind or not full
+        existing.cancelled_at = None
+    if full:
+        existing.waiting_since = now
+        await ctx.session.flush()
+        place = await event_seats.waiting_place(ctx.session, existing)
+        ctx.reply(
+            _(
+                "This event is full. You are number {place} on the waiting list; I will tell "
+                "you as soon as a place is free."
+            ).format(place=format_number(place))
+        )
+        return
     ctx.reply(
         _(
             "You are registered for {title} on {date}. I will remind you a day and an hour before."
         ).format(title=isolate(multilang.pick(event.title)[0]), date=format_moment(occurrence))
     )
+
+
+def moved_up_message(event: Event, occurrence: datetime) -> Reply:
+    """The push to someone who moved up from the waiting list, with the way out."""
+    value = f"{event.id}:{occurrence_key(occurrence)}"
+    return make_reply(
+        _(
+            "Good news: a place became free. You are now registered for {title} on {date}. "
+            "I will remind you a day and an hour before."
+        ).format(title=isolate(multilang.pick(event.title)[0]), date=format_moment(occurrence)),
+        [[Button("event.uncome", _("I can't come after all"), value)]],
+    )
+
+
+@router.button("event.uncome")
+async def uncome(ctx: Context, value: str) -> None:
+    """Cancel one's registration or leave the waiting list; a freed seat moves the first
+    waiting person up, who is told by a push in the same transaction."""
+    found = await _event_and_occurrence(ctx, value)
+    if found is None:
+        return
+    event, occurrence = found
+    await event_seats.hold_seats(ctx.session, event.id)
+    existing = await _attendance(ctx, event, occurrence)
+    if existing is None or not (existing.coming or existing.waiting_since is not None):
+        ctx.reply(_("You are not registered for this event."))
+        return
+    was_coming = existing.coming
+    existing.coming = existing.remind = False
+    existing.waiting_since = None
+    existing.cancelled_at = ctx.services.clock()
+    if not was_coming:
+        ctx.reply(_("You have left the waiting list."))
+        return
+    for moved in await event_seats.move_up(ctx.session, event, occurrence, ctx.services.clock()):
+        person = await ctx.session.get(Person, moved.person_id)
+        if person is not None:
+            await ctx.send_to(person, lambda: moved_up_message(event, occurrence))
+    ctx.reply(_("Your registration is cancelled, and your place is free for someone else."))
 
 
 @router.button("event.remind")

@@ -279,6 +279,9 @@ async def _attendance(session: AsyncSession, person: Person) -> list[dict[str, A
             "occurrence": _time(a.occurrence),
             "coming": a.coming,
             "remind": a.remind,
+            "waiting_since": _time(a.waiting_since),
+            "moved_up_at": _time(a.moved_up_at),
+            "cancelled_at": _time(a.cancelled_at),
         }
         for a, title in rows
     ]

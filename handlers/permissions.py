@@ -131,6 +131,7 @@ BUTTONS: dict[str, Level] = {
     "events.list": P,
     "events.filter": P,
     "event.come": P,
+    "event.uncome": P,
     "event.remind": P,
     "event.ics": P,
     "subscribe.start": P,

@@ -84,12 +84,15 @@ async def test_announcement_reminders_and_cancellation(
     ]
     seen = await chat.press("carla", t("de", "Show progress"))
     assert seen[0].text == t("de", "Delivered to {delivered} of {total}.", delivered=3, total=3)
-    # capacity 2: the third is told it is full
+    # capacity 2: the third is told it is full and waits first in line
     await chat.press("dirk", t("de", "I'll come"))
     await chat.press("samira", t("ar", "I'll come"))
     seen = await chat.press("olena", t("uk", "I'll come"))
     assert seen[0].text == t(
-        "uk", "Sorry, this event is full. Tap “Remind me” to hear about it anyway."
+        "uk",
+        "This event is full. You are number {place} on the waiting list; I will tell you as "
+        "soon as a place is free.",
+        place=1,
     )
     await chat.press("olena", t("uk", "Remind me"))
     # the calendar file
