@@ -145,7 +145,7 @@ async def events_upkeep() -> None:
 async def referral_upkeep() -> None:
     """Remind coordinators of unanswered questions; ask services to confirm their entries."""
     from handlers.partners import ask_for_confirmation
-    from handlers.referral import remind_tickets
+    from handlers.tickets import remind_tickets
 
     app = current_app()
     now = app.services.clock()

@@ -738,6 +738,7 @@ class ReferralQuestion(Base):
 class TicketStatus(enum.StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"
+    LEFT = "left"  # the person closed while waiting: open on the desk until answered
     CLOSED = "closed"
 
 

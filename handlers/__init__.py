@@ -22,6 +22,7 @@ MODULES = (
     "event_post",
     "subscriptions",
     "referral",
+    "tickets",
     "partners",
     "moderation",
     "broadcast",

@@ -99,7 +99,12 @@ def multi_choice(
 
 
 def text_answer(ctx: Context, answer: Answer, *, limit: int, minimum: int = 1) -> str | None:
-    """Free text within limits; the person is told what was wrong."""
+    """Free text within limits; the person is told what was wrong.
+
+    Marks the answer as read as free text: a step that stays where it is after this has
+    answered itself, and the flow engine does not repeat its question (`asks_again`)."""
+    if not answer.is_button:
+        ctx.read_free_text = True
     if answer.is_button or answer.text is None:
         ctx.reply(_("Please type your answer."))
         return None

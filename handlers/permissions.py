@@ -122,6 +122,7 @@ BUTTONS: dict[str, Level] = {
     "referral.handover": P,
     "ticket.reply": P,
     "ticket.close": P,
+    "ticket.withdraw": P,
     "fresh.yes": P,
     "fresh.no": P,
     "ticket.claim": C,

@@ -5,7 +5,9 @@
     signup.times       -->  signup.kind  -->  signup.limit  -->  signup.quiet  -->  signup.confirm
     signup.confirm     --save-->  END
 
-Editing from /profile enters the same flow at one step and returns to signup.confirm.
+Editing from /profile enters the same flow at one step (activities, languages, area, days and
+times, offers per week, quiet hours); after that part `signup.edited` saves it and shows the
+profile again, so each edit is one question, not a second run through the summary.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ KIND_STATE = "signup.kind"
 LIMIT_STATE = "signup.limit"
 QUIET_STATE = "signup.quiet"
 CONFIRM_STATE = "signup.confirm"
+EDITED_STATE = "signup.edited"
 
 LIMITS = (1, 2, 3, 5, 10)
 QUIET_CHOICES = {"22-7": (22, 7), "21-8": (21, 8), "20-9": (20, 9), "none": None}
@@ -94,9 +97,9 @@ def quiet_label(value: str) -> str:
 
 # --- the steps --------------------------------------------------------------------------
 def _next(ctx: Context, default: str) -> str:
-    """While editing one part of a profile, go back to the summary after that part."""
+    """While editing one part of a profile, save and show the profile after that part."""
     if ctx.data.get("editing") and default not in (LEVELS_STATE, TIMES_STATE):
-        return CONFIRM_STATE
+        return EDITED_STATE
     return default
 
 
@@ -279,14 +282,14 @@ async def on_quiet(ctx: Context, answer: Answer) -> str | None:
             ctx.reply(_("Please give two different hours between 0 and 23, like 22-7."))
             return QUIET_STATE
         ctx.remember(quiet=[start, end])
-        return CONFIRM_STATE
+        return _next(ctx, CONFIRM_STATE)
     key = forms.single_choice(answer, quiet_options())
     if key is None:
         ctx.reply(_("Please choose one of the options, or type hours like 22-7."))
         return QUIET_STATE
     chosen = QUIET_CHOICES[key]
     ctx.remember(quiet=list(chosen) if chosen else None)
-    return CONFIRM_STATE
+    return _next(ctx, CONFIRM_STATE)
 
 
 def summary(data: dict[str, Any]) -> str:
@@ -356,6 +359,20 @@ async def on_confirm(ctx: Context, answer: Answer) -> str | None:
     return END
 
 
+async def ask_edited(ctx: Context) -> None:
+    """One part of the profile was edited from /profile: save it and show the profile again."""
+    data = dict(ctx.data)
+    await ctx.end_flow()
+    await save_profile(ctx, data)
+    ctx.reply(_("Saved."))
+    await show_profile(ctx)
+
+
+async def on_edited(ctx: Context, answer: Answer) -> str | None:
+    """Never asked: the step saves and ends the flow when it is reached."""
+    return END
+
+
 SIGNUP = router.add_flow(
     Flow(
         name="signup",
@@ -371,6 +388,7 @@ SIGNUP = router.add_flow(
             LIMIT_STATE: Step(ask_limit, on_limit),
             QUIET_STATE: Step(ask_quiet, on_quiet),
             CONFIRM_STATE: Step(ask_confirm, on_confirm),
+            EDITED_STATE: Step(ask_edited, on_edited),
         },
     )
 )
@@ -451,7 +469,8 @@ PROFILE_EDITS = {
     "languages": (LANGUAGES_STATE, N_("Edit languages")),
     "area": (AREA_STATE, N_("Edit area")),
     "times": (DAYS_STATE, N_("Edit days and times")),
-    "limits": (LIMIT_STATE, N_("Edit offers and quiet hours")),
+    "limit": (LIMIT_STATE, N_("Edit offers per week")),
+    "quiet": (QUIET_STATE, N_("Edit quiet hours")),
 }
 
 

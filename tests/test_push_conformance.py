@@ -41,8 +41,8 @@ from handlers.event_alerts import remind, send_digests
 from handlers.events import occurrence_key
 from handlers.offers import notify_coordinators_of_need, publish
 from handlers.polls import ballot
-from handlers.referral import _answer_message
 from handlers.surveys import invitation
+from handlers.tickets import _answer_message
 from tests.support import Clock, make_volunteer, t, visible
 
 #: What identifies each push in the text the person sees.

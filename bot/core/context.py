@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import buttons as button_tokens
-from bot.core.flow import Answer, Flow
+from bot.core.flow import Answer, Flow, asks_again
 from bot.core.i18n import current_language, directed
 from bot.core.notify import Notifier
 from bot.core.services import Services
@@ -46,6 +46,7 @@ class Context:
     answered_step: bool = False
     replaces_pressed: bool = False  # see Handled
     _flow_generation: int = 0  # bumped when a flow starts or ends
+    read_free_text: bool = False  # the step read the answer as free text (see asks_again)
 
     # --- who and where -------------------------------------------------------------------
     @property
@@ -178,10 +179,19 @@ class Context:
         if flow is None:  # a state from an older version of the bot
             await self.end_flow()
             return
-        generation = self._flow_generation
+        generation, before = self._flow_generation, len(self.replies)
+        self.read_free_text = False
         next_state = await flow.steps[state].handle(self, answer)
         if self._flow_generation != generation:
             return  # the step ended this flow or started another one itself
+        if next_state is not None and not asks_again(
+            state=state,
+            next_state=next_state,
+            typed=not answer.is_button,
+            free_text=self.read_free_text,
+            replied=len(self.replies) > before,
+        ):
+            return  # the step's own reply answered; the question stays open as it was
         await self.goto(next_state)
 
     async def end_flow(self) -> None:

@@ -95,7 +95,7 @@ async def test_search_in_two_languages(chat: Conversation, app: App) -> None:
 
 
 async def test_a_whole_hand_over_ticket(chat: Conversation, app: App, clock: Clock) -> None:
-    from handlers.referral import remind_tickets
+    from handlers.tickets import remind_tickets
 
     await load_demo(app.session_factory, now=app.services.clock())
     await onboard(chat, "carla", "de", "I act for an initiative or organisation")
@@ -129,14 +129,19 @@ async def test_a_whole_hand_over_ticket(chat: Conversation, app: App, clock: Clo
     seen = await chat.press("carla", t("de", "Answer it"), chat_id="carla")
     assert "Kaution" in seen[0].text
     seen = await chat.say("carla", "Bitte kommen Sie zum Mieterverein, Dienstag 15 Uhr.")
+    assert [s.text for s in seen if s.chat_id == "carla"] == [t("de", "Sent.")]  # no repeat
     to_farid = next(s for s in seen if s.chat_id == "farid")
     assert to_farid.text.startswith(t("fa", "Answer from the network's team:"))
     assert "carla" not in to_farid.text.lower()
     await chat.press("farid", t("fa", "Reply"))
     seen = await chat.say("farid", "Danke, ich komme.")
     assert any(s.chat_id == "carla" and "Danke, ich komme." in s.text for s in seen)
+    # his thanks are a message the team has not read yet: closing keeps it open until he
+    # withdraws it
     seen = await chat.press("farid", t("fa", "Close the conversation"))
-    assert seen[0].text == t("fa", "The conversation is closed. Thank you!")
+    assert seen[0].buttons == [t("fa", "Withdraw my question")]
+    seen = await chat.press("farid", t("fa", "Withdraw my question"))
+    assert seen[0].text == t("fa", "Your question is withdrawn. Send /ask if you need help again.")
     assert any(s.chat_id == "carla" for s in seen)
     async with app.session_factory() as session:
         ticket = await session.scalar(select(Ticket))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.app import App
 from db.models import Person, VolunteerProfile
 from handlers.taxonomy import availability_bits
-from tests.support import Conversation, onboard, t
+from tests.support import Conversation, make_volunteer, onboard, t
 
 
 async def profile_of(app: App, user: str) -> VolunteerProfile | None:
@@ -147,8 +147,8 @@ async def test_profile_pause_resume_edit_and_delete(chat: Conversation, app: App
     await chat.say("tom", "/profile")
     seen = await chat.press("tom", "Edit area")
     seen = await chat.press("tom", "Oststadt")
-    assert seen[-1].text.startswith("Please check your profile:") and "Oststadt" in seen[-1].text
-    await chat.press("tom", "Save")
+    assert seen[0].text == "Saved."
+    assert seen[-1].text.startswith("Your volunteer profile") and "Oststadt" in seen[-1].text
     assert (await profile_of(app, "tom")).district == "Oststadt"  # type: ignore[union-attr]
     await chat.say("tom", "/profile")
     seen = await chat.press("tom", "Delete profile")
@@ -165,3 +165,52 @@ async def test_sign_up_needs_consent(chat: Conversation) -> None:
     assert seen[0].text.startswith(
         t("de", "Before I can do that, I need your consent to store your data.")
     )
+
+
+async def test_quiet_hours_and_weekly_maximum_are_edited_from_the_profile(
+    chat: Conversation, app: App
+) -> None:
+    """Each edit opens its one question, saves and shows the profile again: quiet hours are
+    no longer behind the weekly maximum, and neither needs a second run through a summary."""
+    await make_volunteer(app, "rosa", limit=2, quiet=(22, 7))
+    seen = await chat.say("rosa", "/profile")
+    assert t("de", "Edit quiet hours") in seen[0].buttons
+    assert t("de", "Edit offers per week") in seen[0].buttons
+    seen = await chat.press("rosa", t("de", "Edit quiet hours"))
+    assert [s.text for s in seen] == [
+        t("de", "When should I not send you offers? You can also type hours like 22-7.")
+    ]
+    seen = await chat.press("rosa", "21:00–08:00")
+    assert seen[0].text == t("de", "Saved.")
+    assert seen[-1].text.startswith(t("de", "Your volunteer profile"))
+    assert "21:00–08:00" in seen[-1].text
+    profile = await profile_of(app, "rosa")
+    assert profile is not None and (profile.quiet_start, profile.quiet_end) == (21, 8)
+
+    seen = await chat.press("rosa", t("de", "Edit offers per week"))
+    assert [s.text for s in seen] == [
+        t("de", "How many offers would you like to get per week at most?")
+    ]
+    seen = await chat.press("rosa", "5")
+    assert seen[0].text == t("de", "Saved.")
+    assert seen[-1].text.startswith(t("de", "Your volunteer profile"))
+    profile = await profile_of(app, "rosa")
+    assert profile is not None
+    assert (profile.max_offers_per_week, profile.quiet_start, profile.quiet_end) == (5, 21, 8)
+    assert profile.status == "active" and [a.activity for a in profile.activities] == [
+        "accompany_authorities"
+    ]
+
+
+async def test_quiet_hours_typed_on_a_numbered_transport(app: App) -> None:
+    """Without buttons the same edit works by typing the hours."""
+    chat = Conversation(app, platform="numbers", inline_buttons=False)
+    await make_volunteer(app, "omid", platform="numbers", limit=3, language="fa")
+    await chat.say("omid", "/profile")
+    await chat.say("omid", t("fa", "Edit quiet hours"))
+    seen = await chat.say("omid", "21-8")
+    assert seen[0].text == t("fa", "Saved.")
+    assert seen[-1].text.startswith(t("fa", "Your volunteer profile"))
+    profile = await profile_of(app, "omid")
+    assert profile is not None
+    assert (profile.max_offers_per_week, profile.quiet_start, profile.quiet_end) == (3, 21, 8)
