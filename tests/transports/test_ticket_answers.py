@@ -129,7 +129,7 @@ async def test_the_answer_reaches_the_terminal_once(app: App) -> None:
 async def test_the_answer_reaches_telegram_once(
     telegram: TelegramTransport, bot_api: FakeBotAPI
 ) -> None:
-    driver = TelegramDriver(bot_api)
+    driver = TelegramDriver(bot_api, telegram.app)
 
     async def coordinator() -> None:
         await make_coordinator(telegram.app, "telegram", str(_user_id("carla")))
