@@ -10,7 +10,8 @@ part is recorded right after the platform accepted it (`parts_sent`), so a retry
 continues with the next part and never repeats one. Each sender sends one part at a time and
 records it before the next, so a kill -9 can repeat at most the one part in flight. Claims carry
 the id of the process that made them; while it lives it renews their lease, and only claims
-whose lease ran out (their process died or lost the database) are taken over by others.
+whose lease ran out (their process died or lost the database) are taken over by others; on
+PostgreSQL a process that is certainly dead (`bot.core.presence`) loses its claims at once.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.core.presence import Presence, gone
 from bot.core.types import Attachment, Format, OutgoingMessage, SentButton
 from db.models import ChatRecord, OutboxMessage, OutboxStatus
 from db.types import utcnow
@@ -535,27 +537,43 @@ class OutboxSender:
                 await asyncio.wait_for(stop.wait(), every)
             try:
                 await self.renew(sorted(self._working))
+                if self._shared_engine() is not None and await self.recover():
+                    self.wake()  # another process died: its messages are ours to send now
             except Exception as exc:  # the database is away: the lease may run out
                 logger.warning("could not renew the outbox lease: %r", exc)
 
     async def recover(self) -> int:
-        """At start: free claims left by a sender that died, where that is certain now.
+        """Free claims left by a sender that died, where that is certain now.
 
         On SQLite one process sends (`lotse run` holds a lock beside the database file), so
-        every claim still open was made by a process that is gone. On PostgreSQL other
-        processes may be working on theirs: a dead one's claims are taken over once their
+        at start every claim still open was made by a process that is gone. On PostgreSQL
+        other processes may be working on theirs: claims whose process no longer holds its
+        presence lock (`bot.core.presence`) are freed; the rest are taken over only once their
         lease runs out, which `claim` does.
         """
         async with self.session_factory() as session:
             bind = session.bind
+            whose = OutboxMessage.status == OutboxStatus.SENDING
             if bind is not None and bind.dialect.name != "sqlite":
-                return 0
+                engine = self._shared_engine()
+                if engine is None:
+                    return 0
+                owners = await session.scalars(
+                    select(OutboxMessage.claimed_by)
+                    .where(
+                        OutboxMessage.platform == self.platform,
+                        whose,
+                        OutboxMessage.claimed_by != self.owner,
+                    )
+                    .distinct()
+                )
+                dead = await gone(engine, [o for o in owners if o])
+                if not dead:
+                    return 0
+                whose = and_(whose, OutboxMessage.claimed_by.in_(dead))
             result = await session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.platform == self.platform,
-                    OutboxMessage.status == OutboxStatus.SENDING,
-                )
+                .where(OutboxMessage.platform == self.platform, whose)
                 .values(
                     status=OutboxStatus.PENDING,
                     claimed_until=None,
@@ -583,17 +601,30 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Drain until `stop` is set; sleep until woken, the next due message, or `idle`."""
-        recovered = await self.recover()
-        if recovered:
-            logger.info(
-                "%s: %s messages claimed before a crash are queued again", self.platform, recovered
-            )
-        beating = asyncio.create_task(self.heartbeat(stop), name=f"{self.platform}-lease")
-        try:
-            await self._run(stop, idle)
-        finally:
-            beating.cancel()
-            await asyncio.gather(beating, return_exceptions=True)
+        async with contextlib.AsyncExitStack() as stack:
+            engine = self._shared_engine()
+            if engine is not None:
+                await stack.enter_async_context(Presence(engine, self.owner))
+            recovered = await self.recover()
+            if recovered:
+                logger.info(
+                    "%s: %s messages claimed before a crash are queued again",
+                    self.platform,
+                    recovered,
+                )
+            beating = asyncio.create_task(self.heartbeat(stop), name=f"{self.platform}-lease")
+            try:
+                await self._run(stop, idle)
+            finally:
+                beating.cancel()
+                await asyncio.gather(beating, return_exceptions=True)
+
+    def _shared_engine(self) -> AsyncEngine | None:
+        """The engine when several processes may share this outbox (PostgreSQL), else None."""
+        bind = self.session_factory.kw.get("bind")
+        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+            return bind
+        return None
 
     async def _run(self, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
@@ -19,6 +20,7 @@ from bot.core.outbox import (
     claim,
     enqueue,
 )
+from bot.core.presence import Presence
 from bot.core.types import OutgoingMessage
 from db.models import ChatRecord, OutboxMessage
 from tests.support import Clock
@@ -202,3 +204,38 @@ async def test_repeated_failures_give_up_with_backoff(app: App, clock: Clock) ->
         await sender.drain()
         clock.advance(seconds=timedelta(minutes=10).total_seconds())
     assert await statuses(app) == [("broken", "failed")]
+
+
+async def test_on_postgresql_a_dead_senders_claims_are_freed_at_once_a_living_ones_kept(
+    app: App, clock: Clock
+) -> None:
+    """Several processes share a PostgreSQL outbox: one that died (its presence lock is gone)
+    leaves its claims to the others at once, without waiting a minute for their lease; one
+    that lives keeps them."""
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite one process sends, and frees every claim when it starts")
+    await queue(app, "a", "b")
+
+    async def deliver(message: OutgoingMessage) -> None:
+        raise AssertionError("not this one")
+
+    living = OutboxSender(app.session_factory, "fake", deliver, clock=clock)
+    dead = OutboxSender(app.session_factory, "fake", deliver, clock=clock)
+    async with app.session_factory() as session:
+        await claim(session, "fake", living.owner, clock(), limit=1)
+    async with app.session_factory() as session:
+        await claim(session, "fake", dead.owner, clock(), limit=1)
+    async with Presence(app.engine, living.owner), Presence(app.engine, dead.owner):
+        pass  # the dead one's process ends here; the living one's presence is taken again
+    async with Presence(app.engine, living.owner):
+        delivered: list[str] = []
+
+        async def deliver_here(message: OutgoingMessage) -> None:
+            delivered.append(message.chat_id)
+
+        other = OutboxSender(app.session_factory, "fake", deliver_here, clock=clock)
+        async with Presence(app.engine, other.owner):
+            assert await other.recover() == 1
+            assert await other.drain() == 1
+    assert delivered == ["b"]
+    assert await statuses(app) == [("a", "sending"), ("b", "sent")]
