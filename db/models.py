@@ -204,6 +204,7 @@ class ButtonToken(Base):
     """
 
     __tablename__ = "button_tokens"
+    __table_args__ = (Index("ix_button_tokens_chat", "platform", "chat_id", "created_at"),)
 
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
@@ -215,6 +216,15 @@ class ButtonToken(Base):
     value: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     used_at: Mapped[datetime | None]  # single-use buttons are spent on the first press
+    #: Typed answers on platforms without buttons: `1a` (group 1, option a). The form's own
+    #: numbered options live in `Keyboard`; see bot/core/buttons.py.
+    handle: Mapped[str | None] = mapped_column(String(8))
+    handle_group: Mapped[int | None]
+    label: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    #: The first line of the message the option was in, to say what it belongs to.
+    context: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    #: The group was handled (a single-use option pressed): its handles answer no more.
+    closed_at: Mapped[datetime | None]
 
 
 class Keyboard(Base):

@@ -425,7 +425,7 @@ def moved_up_message(event: Event, occurrence: datetime) -> Reply:
     )
 
 
-@router.button("event.uncome")
+@router.button("event.uncome", destructive=True)
 async def uncome(ctx: Context, value: str) -> None:
     """Cancel one's registration or leave the waiting list; a freed seat moves the first
     waiting person up, who is told by a push in the same transaction."""

@@ -186,7 +186,8 @@ async def _delete_outbox_traces(session: AsyncSession, person: Person, traces: s
 async def _clean_keyboards(session: AsyncSession, person: Person, traces: set[str]) -> None:
     """Numbered keyboards in other chats (Matrix) keep each option's label, action and value:
     options meant for the person, naming them, or standing for their id are emptied (not
-    removed, so that the other options keep the numbers their chat shows)."""
+    removed, so that the other options keep the numbers their chat shows). Handled options
+    (`1a`) keep their label and message's first line: those naming the person are blanked."""
     mine = str(person.id)
     for keyboard in await session.scalars(select(Keyboard)):
         entries = [list(entry) for entry in keyboard.buttons or ()]
@@ -198,15 +199,21 @@ async def _clean_keyboards(session: AsyncSession, person: Person, traces: set[st
                 or (action in PERSON_VALUED_ACTIONS and value == mine)
                 or any(trace in label for trace in traces)
             ):
-                entry[:] = ["", token, "", "", None, 1]
+                entry[:6] = ["", token, "", "", None, 1]  # (its handle stays: 2 is still 2)
                 changed = True
         if changed:
             keyboard.buttons = entries
+    # options typed back by handle keep their label and their message's first line
+    for token in await session.scalars(
+        select(ButtonToken).where(or_(ButtonToken.label != "", ButtonToken.context != ""))
+    ):
+        if any(trace in token.label or trace in token.context for trace in traces):
+            token.label, token.context = "", ""
 
 
 def _mentions(payload: dict[str, Any], traces: set[str]) -> bool:
     texts = [payload.get("text") or ""]
-    texts += [label for row in payload.get("buttons") or () for label, _token in row]
+    texts += [button[0] for row in payload.get("buttons") or () for button in row]
     return any(trace in text for text in texts for trace in traces)
 
 

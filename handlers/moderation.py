@@ -190,7 +190,7 @@ async def _report(ctx: Context, value: str) -> Report | None:
     return entry
 
 
-@router.button("report.block", once=True)
+@router.button("report.block", once=True, destructive=True)
 async def block_from_report(ctx: Context, value: str) -> None:
     entry = await _report(ctx, value)
     if entry is None:
@@ -205,7 +205,7 @@ async def block_from_report(ctx: Context, value: str) -> None:
         await block(ctx, person)
 
 
-@router.button("report.dismiss", once=True)
+@router.button("report.dismiss", once=True, destructive=True)
 async def dismiss(ctx: Context, value: str) -> None:
     entry = await _report(ctx, value)
     if entry is None:

@@ -23,7 +23,7 @@ from bot.core.context import Context, make_reply
 from bot.core.i18n import _, format_list, format_number, isolate, ngettext
 from bot.core.ids import get_row
 from bot.core.notify import Notifier
-from bot.core.router import Router
+from bot.core.router import Router, declines
 from bot.core.services import Services
 from bot.core.types import Button, Format, Reply
 from db.matching import candidates, iso_week
@@ -193,7 +193,7 @@ async def notify_coordinators_of_need(
         await notifier.to_person(coordinator, render)
 
 
-@router.button("need.review", once=True)
+@router.button("need.review", once=True, destructive=declines)
 async def review_need(ctx: Context, value: str) -> None:
     """A coordinator publishes or declines a need from someone without an approved group."""
     verdict, _sep, raw_id = value.partition(":")
@@ -379,7 +379,7 @@ async def need_help(ctx: Context, value: str) -> None:
     await volunteer_interested(ctx, need, offer)
 
 
-@router.button("offer.decline", once=True)
+@router.button("offer.decline", once=True, destructive=True)
 async def offer_decline(ctx: Context, value: str) -> None:
     offer = await own_offer(ctx, value)
     if offer is None:
@@ -390,7 +390,7 @@ async def offer_decline(ctx: Context, value: str) -> None:
     ctx.reply(_("No problem. Thank you for letting me know!"))
 
 
-@router.button("offer.pause", once=True)
+@router.button("offer.pause", once=True, destructive=True)
 async def offer_pause(ctx: Context, value: str) -> None:
     offer = await own_offer(ctx, value)
     if offer is None:
@@ -471,7 +471,7 @@ async def offer_accept(ctx: Context, value: str) -> None:
         )
 
 
-@router.button("offer.reject", once=True)
+@router.button("offer.reject", once=True, destructive=True)
 async def offer_reject(ctx: Context, value: str) -> None:
     found = await deciding_offer(ctx, value)
     if found is None:
@@ -493,7 +493,7 @@ async def offer_reject(ctx: Context, value: str) -> None:
         )
 
 
-@router.button("offer.withdraw", once=True)
+@router.button("offer.withdraw", once=True, destructive=True)
 async def offer_withdraw(ctx: Context, value: str) -> None:
     offer = await own_offer(ctx, value)
     if offer is None:

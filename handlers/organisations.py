@@ -18,7 +18,7 @@ from bot.core.context import Context, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, isolate
 from bot.core.ids import get_row
-from bot.core.router import Router
+from bot.core.router import Router, declines
 from bot.core.types import Button, Format, Reply
 from db.models import (
     Intent,
@@ -301,7 +301,7 @@ async def register_button(ctx: Context, _value: str) -> None:
     await organisation_command(ctx)
 
 
-@router.button("org.review", once=True)
+@router.button("org.review", once=True, destructive=declines)
 async def review(ctx: Context, value: str) -> None:
     """A coordinator approves (an invitation code is made) or declines."""
     verdict, _sep, raw_id = value.partition(":")

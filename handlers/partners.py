@@ -248,7 +248,7 @@ async def confirmed(ctx: Context, value: str) -> None:
     ctx.reply(_("Thank you! The entry is marked as confirmed."))
 
 
-@router.button("fresh.no", once=True)
+@router.button("fresh.no", once=True, destructive=True)
 async def needs_changes(ctx: Context, value: str) -> None:
     service = await ctx.session.get(DirService, value)
     if service is None:

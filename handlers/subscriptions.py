@@ -213,7 +213,7 @@ async def change(ctx: Context, _value: str) -> None:
     await ctx.start_flow(SUBSCRIBE)
 
 
-@router.button("subscribe.stop", once=True)
+@router.button("subscribe.stop", once=True, destructive=True)
 async def stop(ctx: Context, _value: str) -> None:
     existing = await current(ctx)
     if existing is not None:

@@ -277,7 +277,7 @@ TALKING = router.add_flow(
 )
 
 
-@router.button("ticket.close", once=True)
+@router.button("ticket.close", once=True, destructive=True)
 async def close(ctx: Context, value: str) -> None:
     """Either side ends the conversation; the person's unanswered question stays on the desk."""
     ticket = await get_row(ctx.session, Ticket, value)
@@ -325,7 +325,7 @@ def _closed_message(number: int) -> Callable[[], Reply]:
     )
 
 
-@router.button("ticket.withdraw", once=True)
+@router.button("ticket.withdraw", once=True, destructive=True)
 async def withdraw(ctx: Context, value: str) -> None:
     """The person no longer needs an answer: the question leaves the desk."""
     ticket = await get_row(ctx.session, Ticket, value)

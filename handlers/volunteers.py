@@ -529,7 +529,7 @@ async def set_paused(ctx: Context, paused: bool) -> None:
     )
 
 
-@router.button("volunteer.pause")
+@router.button("volunteer.pause", destructive=True)
 async def pause_button(ctx: Context, _value: str) -> None:
     await set_paused(ctx, True)
 

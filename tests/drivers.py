@@ -27,6 +27,8 @@ class Shown:
 
     text: str
     buttons: list[str]
+    #: What is typed to choose each button where there are none (Matrix): `2`, `1a`, `5`.
+    handles: list[str] = field(default_factory=list)
 
 
 class Driver(Protocol):
@@ -136,16 +138,20 @@ class TelegramDriver:
         await self._replies(chat_id, 0)
 
 
-_BUTTON = re.compile(r"^  \[(\d+)\] (.*)$")
+_BUTTON = re.compile(r"^  \[(\d+[a-z]*|[a-z]+)\](?: (.*))?$")
 
 
 def shown_from_matrix(received: Received) -> Shown:
     lines = received.body.split("\n")
-    buttons = []
+    buttons: list[str] = []
+    handles: list[str] = []
     while lines and (match := _BUTTON.match(lines[-1])):
-        buttons.insert(0, visible(match.group(2)))
+        handles.insert(0, match.group(1))
+        buttons.insert(
+            0, visible(match.group(2) if match.group(2) is not None else match.group(1))
+        )
         lines.pop()
-    return Shown(visible("\n".join(lines)), buttons)
+    return Shown(visible("\n".join(lines)), buttons, handles)
 
 
 @dataclass
@@ -196,12 +202,12 @@ class MatrixDriver:
         return [shown_from_matrix(r) for r in replies[before:]]
 
     async def press(self, user: str, label: str, *, group: str | None = None) -> list[Shown]:
-        """Matrix has no buttons: the person types the option's number."""
+        """Matrix has no buttons: the person types the option's handle (`2`, `1a`)."""
         person, room_id = await self.room(user, group)
         for received in reversed(person.from_bot(room_id, self.bot_id)):
             shown = shown_from_matrix(received)
             if label in shown.buttons:
-                return await self.say(user, str(shown.buttons.index(label) + 1), group=group)
+                return await self.say(user, shown.handles[shown.buttons.index(label)], group=group)
         raise AssertionError(f"no option {label!r} in {room_id}")
 
     async def make_group(self, name: str, admin: str, members: list[str]) -> None:

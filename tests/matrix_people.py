@@ -36,6 +36,7 @@ class Received:
     body: str
     formatted: str | None
     msgtype: str
+    event_id: str = ""
 
 
 @dataclass
@@ -75,6 +76,7 @@ class MatrixPerson:
                 event.body,
                 content.get("formatted_body"),
                 content.get("msgtype", ""),
+                event.event_id,
             )
         )
 

@@ -28,6 +28,8 @@ from db.models import ButtonToken, ChatRecord, FlowState, Keyboard, Person
 class PendingReply:
     reply: Reply
     person_id: int | None  # who may press its buttons; None: anyone in the chat
+    #: Asked by the open flow's step: its buttons are the form that owns plain answers.
+    step: bool = False
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Context:
     notice: str | None = None
     answered_step: bool = False
     replaces_pressed: bool = False  # see Handled
+    spent_pressed: bool = False  # see Handled
     _flow_generation: int = 0  # bumped when a flow starts or ends
     read_free_text: bool = False  # the step read the answer as free text (see asks_again)
 
@@ -167,6 +170,8 @@ class Context:
         self.flow_state.state = state
         before = len(self.replies)
         await flow.steps[state].ask(self)
+        for pending in self.replies[before:]:
+            pending.step = True
         if not any(r.reply.buttons for r in self.replies[before:]):
             # A free-text question: a typed "2" is an answer, not button 2 of an old keyboard.
             button_tokens.forget_keyboard(self.keyboard)

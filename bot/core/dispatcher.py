@@ -27,12 +27,16 @@ from bot.core.loading import UpdateRows, load_update_rows
 from bot.core.ratelimit import FloodLimiter, RateLimiter
 from bot.core.router import Command
 from bot.core.services import Services
-from bot.core.types import ChatKind, Handled, Incoming, OutgoingMessage, Reply
-from db.models import ChatRecord, Person, PersonRole, Role
+from bot.core.types import Button, ChatKind, Handled, Incoming, OutgoingMessage, Reply
+from db.models import ButtonToken, ChatRecord, Person, PersonRole, Role
 
 logger = logging.getLogger(__name__)
 
 LAST_SEEN_PRECISION = timedelta(minutes=10)
+
+#: The dispatcher's own buttons: confirm a typed destructive choice, or keep things as they
+#: are, and pick between messages whose handle or label was the same.
+CONFIRM, KEEP, PICK = "core.confirm", "core.keep", "core.pick"
 
 #: Longest text we take in one message; longer input is refused with a clear answer.
 MAX_INPUT_LENGTH = 4000
@@ -113,7 +117,7 @@ class Dispatcher:
             self.services.flush_jobs()
         # in place only when the one message is all there is to show, and has its buttons
         in_place = ctx.replaces_pressed and len(outgoing) == 1 and bool(outgoing[0].buttons)
-        return Handled(outgoing, ctx.notice, ctx.answered_step, in_place)
+        return Handled(outgoing, ctx.notice, ctx.answered_step, in_place, ctx.spent_pressed)
 
     def _slow_down(self, incoming: Incoming, verdict: str) -> Handled:
         """A flood: one polite word in the platform's language, then silence."""
@@ -252,7 +256,7 @@ class Dispatcher:
                 self._refuse_blocked(ctx)
             return
         if incoming.button is not None:
-            await self._press(ctx, incoming.button.token)
+            await self._press(ctx, incoming.button.token, typed=incoming.button.typed)
             return
         if incoming.event is not None:
             handler = routes.events.get(incoming.event)
@@ -284,17 +288,149 @@ class Dispatcher:
                 return
             await self._command(ctx, command)
             return
-        if not self.services.capabilities_of(ctx.platform).inline_buttons:
-            token = button_tokens.token_for_text(ctx.keyboard, text)
-            if token is not None:
-                await self._press(ctx, token)
-                return
+        typed = not self.services.capabilities_of(ctx.platform).inline_buttons
+        if typed and await self._typed_answer(ctx, text):
+            return
         if ctx.flow_state is not None:
             await ctx.handle_answer(Answer(text=text))
             return
         if ctx.is_group and not incoming.reply_to_bot:
             return  # people talking to each other in a group; not addressed to us
+        if typed and await self._answer_open_by_label(ctx, text):
+            return
         await self.services.hooks.not_understood(ctx)
+
+    # --- answers typed where there are no buttons (docs/architecture.md) -----------------
+    async def _typed_answer(self, ctx: Context, text: str) -> bool:
+        """A typed handle, or a number or label of the open form; True if it was one.
+
+        A reply to one of our messages answers that message first. A handle (`1a`) answers
+        its group whatever the form shows; a handle that is nowhere is free text for an open
+        form, and otherwise gets the list of what is open. Everything else is the form's.
+        """
+        chosen = self._chosen_in_reply(ctx.incoming.reply_options, text)
+        if chosen is not None:
+            text = chosen
+        handle = button_tokens.parse_handle(text)
+        if handle is not None:
+            rows = await button_tokens.tokens_by_handle(
+                ctx.session, ctx.platform, ctx.chat.platform_chat_id, handle, self.services.clock()
+            )
+            still_open = [row for row in rows if row.closed_at is None]
+            if len(still_open) > 1:
+                self._ask_which(ctx, still_open)
+                return True
+            if rows:
+                row = still_open[0] if still_open else rows[0]
+                if row.closed_at is not None:
+                    ctx.reply(
+                        _("You have already answered that: {what}").format(
+                            what=row.context or handle
+                        )
+                    )
+                    await self._list_open(ctx)
+                    return True
+                await self._press(ctx, row.token, typed=True, loaded=row)
+                return True
+            if ctx.flow_state is not None or (ctx.is_group and not ctx.incoming.reply_to_bot):
+                return False
+            ctx.reply(_("There is no option {handle} (any more).").format(handle=handle))
+            await self._list_open(ctx)
+            return True
+        token = button_tokens.token_for_text(ctx.keyboard, text)
+        if token is None:
+            return False
+        await self._press(ctx, token, typed=True)
+        return True
+
+    @staticmethod
+    def _chosen_in_reply(options: tuple[tuple[str, str], ...], text: str) -> str | None:
+        """In a reply to a message with options: the handle that `2`, a label or a handle
+        names there."""
+        if not options:
+            return None
+        typed = text.strip()
+        if typed.isdigit() and typed.isascii():
+            handles = [handle for handle, _label in options]
+            if typed in handles:
+                return typed
+            if any(h.isdigit() and h != str(n) for n, h in enumerate(handles, start=1)):
+                return None  # numbers are labels here (offers per week): never positions
+            index = int(typed) - 1
+            return handles[index] if 0 <= index < len(handles) else None
+        for handle, label in options:
+            if typed.lower() == handle.lower() or typed == button_tokens.bare_label(label):
+                return handle
+        return None
+
+    async def _answer_open_by_label(self, ctx: Context, text: str) -> bool:
+        """Nothing else took the text: the label of an open push's option answers it (asking
+        which, if several groups have it); anything else gets the usual hint and, when pushes
+        are open, the list of what can be answered."""
+        rows = await button_tokens.open_tokens_by_label(
+            ctx.session, ctx.platform, ctx.chat.platform_chat_id, text, self.services.clock()
+        )
+        rows = [r for r in rows if r.person_id in (None, ctx.person.id)]
+        if len({row.handle_group for row in rows}) > 1:
+            self._ask_which(ctx, rows)
+            return True
+        if rows:
+            await self._press(ctx, rows[0].token, typed=True, loaded=rows[0])
+            return True
+        if ctx.is_group:
+            return False
+        groups = await self._open_groups(ctx)
+        if not groups:
+            return False  # only the form is open, and it is right above: the usual hint
+        await self.services.hooks.not_understood(ctx)
+        await self._list_open(ctx, groups)
+        return True
+
+    async def _open_groups(self, ctx: Context) -> list[button_tokens.Group]:
+        return await button_tokens.open_groups(
+            ctx.session,
+            ctx.platform,
+            ctx.chat.platform_chat_id,
+            ctx.person.id,
+            self.services.clock(),
+        )
+
+    async def _list_open(
+        self, ctx: Context, groups: list[button_tokens.Group] | None = None
+    ) -> None:
+        """What can be answered now: the open question's options and the open messages'."""
+        if groups is None:
+            groups = await self._open_groups(ctx)
+        lines: list[str] = []
+        form = button_tokens.form_options(ctx.keyboard)
+        if form:
+            lines.append(_("The last question:"))
+            lines += [f"  [{handle}] {button_tokens.bare_label(label)}" for handle, label in form]
+        for group in groups:
+            lines.append(group.context or _("A message"))
+            lines += [f"  [{handle}] {label}" for handle, label in group.options]
+        if not lines:
+            ctx.reply(_("Nothing is waiting for an answer. Send /help to see what I can do."))
+            return
+        ctx.reply(
+            "\n".join([_("You can answer with the code in brackets:"), *lines]),
+        )
+
+    def _ask_which(self, ctx: Context, rows: list[ButtonToken]) -> None:
+        """The same handle or label in two open messages: the person says which they meant."""
+        ctx.reply(
+            _("That fits more than one message. Which did you mean?"),
+            [
+                [
+                    Button(
+                        PICK,
+                        f"{row.context or _('A message')} — {row.label or row.handle or ''}",
+                        row.token,
+                    )
+                ]
+                for row in rows[:8]
+            ],
+        )
 
     def _open_to_blocked(self, ctx: Context) -> bool:
         """A blocked person may still see, delete and read about their data (GDPR Art. 15
@@ -336,7 +472,15 @@ class Dispatcher:
             return
         await command.handler(ctx)
 
-    async def _press(self, ctx: Context, token: str) -> None:
+    async def _press(
+        self,
+        ctx: Context,
+        token: str,
+        *,
+        typed: bool = False,
+        loaded: ButtonToken | None = None,
+    ) -> None:
+        """A button pressed, or chosen by a typed handle, number or label (`typed`)."""
         now = self.services.clock()
         resolved = button_tokens.resolve_in_keyboard(
             ctx.keyboard, token, person_id=ctx.person.id, now=now
@@ -347,13 +491,16 @@ class Dispatcher:
             chat_id=ctx.chat.platform_chat_id,
             person_id=ctx.person.id,
             now=now,
-            loaded=ctx.pressed,
+            loaded=loaded or ctx.pressed,
         )
         if resolved is button_tokens.Rejection.FOREIGN:
             ctx.notify(_("This button is meant for someone else."))
             return
         if isinstance(resolved, button_tokens.Rejection):
             ctx.notify(_("This button is no longer valid. Send /help to see what I can do."))
+            return
+        if resolved.action in (CONFIRM, KEEP, PICK):
+            await self._core_press(ctx, resolved)
             return
         routes = self.services.routes
         action = routes.buttons.get(resolved.action)
@@ -377,14 +524,62 @@ class Dispatcher:
         if not await self.services.hooks.allowed(ctx, "button", action.action):
             return
         if action.once:
+            ctx.spent_pressed = True
             if resolved.used_at is not None:
                 ctx.notify(_("This button has already been used."))
                 return
+        if typed and action.is_destructive(resolved.value):
+            await self._ask_to_confirm(ctx, resolved)
+            return
+        if action.once:
             if resolved.in_keyboard and ctx.keyboard is not None:
                 button_tokens.mark_used_in_keyboard(ctx.keyboard, resolved.token)
             else:
                 await button_tokens.mark_used(ctx.session, resolved.token, now)
+            if resolved.handle_group is not None:  # the item is handled: its handles go
+                await button_tokens.close_group(
+                    ctx.session,
+                    ctx.platform,
+                    ctx.chat.platform_chat_id,
+                    resolved.handle_group,
+                    now,
+                )
         await action.handler(ctx, resolved.value)
+
+    async def _ask_to_confirm(self, ctx: Context, resolved: button_tokens.ResolvedButton) -> None:
+        """A typed answer chose something that cannot simply be undone: one more tap first.
+
+        The confirmation becomes the open form, so `1` confirms; the choice is kept as a token
+        row (a form's option only lives in the keyboard the confirmation replaces)."""
+        if resolved.in_keyboard:
+            entry = button_tokens.keyboard_entry(ctx.keyboard, resolved.token)
+            if entry is not None:
+                await button_tokens.keep_as_token(
+                    ctx.session, ctx.platform, ctx.chat.platform_chat_id, entry
+                )
+        choice = button_tokens.bare_label(resolved.label)
+        if resolved.context:
+            text = _("You chose “{choice}” for: {what}\nShall I do that?").format(
+                choice=choice, what=resolved.context
+            )
+        else:
+            text = _("You chose “{choice}”. Shall I do that?").format(choice=choice)
+        ctx.reply(
+            text,
+            [
+                [Button(CONFIRM, _("Yes, do it"), resolved.token)],
+                [Button(KEEP, _("No, leave it"))],
+            ],
+        )
+
+    async def _core_press(self, ctx: Context, resolved: button_tokens.ResolvedButton) -> None:
+        """The dispatcher's own options: a confirmation and a choice between messages."""
+        if resolved.action == KEEP:
+            ctx.reply(_("All right, nothing was changed."))
+        elif resolved.action == CONFIRM:
+            await self._press(ctx, resolved.value)
+        else:  # PICK: as if its handle had been typed
+            await self._press(ctx, resolved.value, typed=True)
 
     async def _consented(self, ctx: Context) -> bool:
         hooks = self.services.hooks
@@ -404,9 +599,19 @@ class Dispatcher:
         numbered = not self.services.capabilities_of(ctx.platform).inline_buttons
         rtl = is_rtl()
         outgoing = []
-        for pending in ctx.replies:
+        # Numbered, one keyboard is the open form (plain `2` answers it): the open flow's
+        # question while the person is in a flow, else the last keyboard of this reply (a
+        # command leaves the form it was typed in). Every other keyboard gets handles of its
+        # own (`1a`), so it never takes over the form.
+        in_form = ctx.flow_state is not None and ctx.incoming.command is None
+        candidates = [
+            i
+            for i, pending in enumerate(ctx.replies)
+            if pending.reply.buttons and (not in_form or pending.step)
+        ]
+        form = candidates[-1] if candidates else None
+        for index, pending in enumerate(ctx.replies):
             reply: Reply = pending.reply
-            # numbered: each keyboard replaces the last; only the latest can be answered
             sent, ctx.keyboard = await button_tokens.mint(
                 ctx.session,
                 ctx.platform,
@@ -416,6 +621,7 @@ class Dispatcher:
                 numbered=numbered,
                 keyboard=ctx.keyboard,
                 keyboard_loaded=True,
+                form=index == form,
             )
             outgoing.append(
                 OutgoingMessage(

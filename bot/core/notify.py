@@ -121,6 +121,7 @@ class Notifier:
             reply,
             person_id,
             numbered=not self.services.capabilities_of(platform).inline_buttons,
+            form=False,  # a push never takes over the open form: its options get handles
         )
         enqueue(
             self.session,

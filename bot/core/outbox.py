@@ -100,7 +100,7 @@ class Parts:
 def to_payload(message: OutgoingMessage) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "text": message.text,
-        "buttons": [[[b.label, b.token] for b in row] for row in message.buttons],
+        "buttons": [[[b.label, b.token, b.handle] for b in row] for row in message.buttons],
         "format": message.format.value,
         "rtl": message.rtl,
         "group": message.is_group,
@@ -124,9 +124,7 @@ def from_payload(
     return OutgoingMessage(
         chat_id=chat_id,
         text=payload["text"],
-        buttons=tuple(
-            tuple(SentButton(label, token) for label, token in row) for row in payload["buttons"]
-        ),
+        buttons=tuple(tuple(SentButton(*button) for button in row) for row in payload["buttons"]),
         format=Format(payload.get("format", "plain")),
         attachment=attachment,
         rtl=bool(payload.get("rtl")),

@@ -50,6 +50,13 @@ class ButtonAction:
     needs_consent: bool = True
     once: bool = False  # single use: a second press (or a replayed token) is refused
     for_blocked: bool = False  # see Command.for_blocked
+    #: Undoes or refuses something (block, decline, pause, leave): chosen by a typed answer
+    #: rather than a real button, it asks for a one-tap confirmation first. True, or which
+    #: values are (e.g. only "decline:…" of a review).
+    destructive: bool | Callable[[str], bool] = False
+
+    def is_destructive(self, value: str) -> bool:
+        return self.destructive(value) if callable(self.destructive) else self.destructive
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +135,12 @@ class Router:
         needs_consent: bool = True,
         once: bool = False,
         for_blocked: bool = False,
+        destructive: bool | Callable[[str], bool] = False,
     ) -> Callable[[ButtonHandler], ButtonHandler]:
         def register(handler: ButtonHandler) -> ButtonHandler:
-            self.buttons[action] = ButtonAction(action, handler, needs_consent, once, for_blocked)
+            self.buttons[action] = ButtonAction(
+                action, handler, needs_consent, once, for_blocked, destructive
+            )
             return handler
 
         return register
@@ -194,3 +204,8 @@ class RouteTable:
             for c in self.commands.values()
             if c.listed and (c.in_groups if group else c.in_private)
         ]
+
+
+def declines(value: str) -> bool:
+    """A review's "decline:<id>" is destructive, its "approve:<id>" is not."""
+    return value.startswith("decline:")

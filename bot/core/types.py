@@ -49,6 +49,8 @@ class ButtonPress:
     """
 
     token: str
+    #: Chosen by typing (a number or label in reply to the message), not by a tap.
+    typed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,9 @@ class Incoming:
     reply_to_user: str | None = None
     #: A chat event instead of a message: "bot_added" (to a group), "bot_removed".
     event: str | None = None
+    #: The options, as (handle, label), of the bot's message this one replies to: a typed
+    #: `2` or label in a reply answers that message, whatever else is open.
+    reply_options: tuple[tuple[str, str], ...] = ()
     raw: Any = field(default=None, compare=False, repr=False)
 
     @property
@@ -116,10 +121,14 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class SentButton:
-    """A button as delivered: its label and the opaque token that stands for it."""
+    """A button as delivered: its label and the opaque token that stands for it.
+
+    `handle` is what a person types to choose it where there are no buttons (`2`, `5`, `1a`);
+    empty on platforms with real buttons."""
 
     label: str
     token: str
+    handle: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +155,15 @@ class Handled:
     transport that can edit messages that the pressed keyboard has done its job.
     `replaces_pressed` says that the one message is the pressed question asked again (an
     option toggled in a multiple choice, another page): a transport that can edit messages
-    shows it in place of the pressed one instead of sending it anew.
+    shows it in place of the pressed one instead of sending it anew. `spent_pressed` says
+    that the pressed message's item is handled (a single-use option): its buttons can go.
     """
 
     messages: list[OutgoingMessage] = field(default_factory=list)
     notice: str | None = None
     answered_step: bool = False
     replaces_pressed: bool = False
+    spent_pressed: bool = False
 
     def all_messages(self, chat_id: str) -> list[OutgoingMessage]:
         """Messages plus the notice as a message, for transports without toasts."""

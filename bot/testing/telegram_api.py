@@ -311,6 +311,8 @@ class FakeBotAPI:
                 },
                 "text": reply_to.text or "…",
             }
+            if reply_to.params.get("reply_markup"):  # Telegram includes the replied keyboard
+                message["reply_to_message"]["reply_markup"] = reply_to.params["reply_markup"]
         return self.push({"message": message})
 
     def presses(

@@ -97,11 +97,21 @@ def render_html(message: OutgoingMessage) -> str:
     """Our text as Matrix HTML: people's text escaped, buttons as a numbered list."""
     body = message.text if message.format == Format.HTML else html.escape(message.text)
     body = body.replace("\n", "<br>")
-    labels = [b.label for row in message.buttons for b in row]
-    if labels:
-        items = "".join(f"<li>{html.escape(label)}</li>" for label in labels)
-        body += f"<ol>{items}</ol>"
+    lines = numbered_buttons(message)
+    if lines:  # the handles as typed back, never a list numbered by the client
+        items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines)
+        body += f"<ul>{items}</ul>"
     return body
+
+
+#: Our messages carry their options in the event, so a reply to one can answer it.
+OPTIONS_KEY = "org.lotse.options"
+
+
+def options_of(message: OutgoingMessage) -> list[list[str]]:
+    """(handle, label) of each option, as shown (position when the core gave no handle)."""
+    buttons = [b for row in message.buttons for b in row]
+    return [[b.handle or str(n), b.label] for n, b in enumerate(buttons, start=1)]
 
 
 def render_plain(message: OutgoingMessage) -> str:
@@ -326,6 +336,11 @@ class MatrixTransport:
         if not isinstance(event, RoomMessageText):
             return
         incoming = self.to_incoming(room, event)
+        replied_to = _replied_event_id(event)
+        if incoming.command is None and replied_to is not None:
+            options = await self._options_of(room.room_id, replied_to)
+            if options:  # a reply to one of our messages with options answers that one
+                incoming = dataclasses.replace(incoming, reply_options=options)
         if incoming.command is not None and incoming.reply_to_user is None:
             replied = _replied_event_id(event)
             if replied is not None:  # e.g. /report as a reply: whom it is about
@@ -339,6 +354,35 @@ class MatrixTransport:
         handled = await self.app.dispatcher.handle(incoming)
         for message in handled.all_messages(incoming.chat.chat_id):
             await self.send_direct(message)
+
+    async def _options_of(self, room_id: str, event_id: str) -> tuple[tuple[str, str], ...]:
+        """The options of our message `event_id` (its `org.lotse.options`), decrypted where
+        the room is encrypted; none if it is not ours or cannot be read."""
+        try:
+            response = await self.client.room_get_event(room_id, event_id)
+        except Exception as exc:
+            logger.info("could not look up a replied-to event: %s", exc)
+            return ()
+        if not isinstance(response, RoomGetEventResponse):
+            return ()
+        event = response.event
+        if getattr(event, "sender", None) != self.user_id:
+            return ()
+        if isinstance(event, MegolmEvent):
+            try:
+                event = self.client.decrypt_event(event)
+            except Exception as exc:  # no key for it (any more): answered as typed
+                logger.info("could not decrypt a replied-to event: %s", exc)
+                return ()
+        content = (getattr(event, "source", None) or {}).get("content") or {}
+        raw = content.get(OPTIONS_KEY)
+        if not isinstance(raw, list):
+            return ()
+        return tuple(
+            (str(item[0]), str(item[1]))
+            for item in raw[:100]
+            if isinstance(item, list) and len(item) == 2
+        )
 
     async def _author_of(self, room_id: str, event_id: str) -> str | None:
         """Who wrote the message a command replies to. One request, made for commands only:
@@ -553,12 +597,14 @@ class MatrixTransport:
         contents: list[Callable[[], Awaitable[dict[str, Any]]]] = []
         if message.attachment is not None:
             contents.append(functools.partial(self._file_content, room_id, message))
-        text = {
+        text: dict[str, Any] = {
             "msgtype": "m.notice",
             "body": render_plain(message),
             "format": "org.matrix.custom.html",
             "formatted_body": render_html(message),
         }
+        if message.buttons:
+            text[OPTIONS_KEY] = options_of(message)
 
         async def notice() -> dict[str, Any]:
             return text

@@ -333,6 +333,14 @@ class TelegramTransport:
             if reply_to is not None and reply_to.from_user is not None
             else None
         )
+        pressed = self._pressed_by_reply(reply_to, text) if reply_to_bot else None
+        if pressed is not None:  # "2" or a label in reply to our message: that button
+            return Incoming(
+                Actor(PLATFORM, str(user.id), user.first_name, user.language_code),
+                self._chat(message.chat),
+                button=ButtonPress(pressed, typed=True),
+                raw=update,
+            )
         return Incoming(
             Actor(PLATFORM, str(user.id), user.first_name, user.language_code),
             self._chat(message.chat),
@@ -341,6 +349,22 @@ class TelegramTransport:
             reply_to_user=str(replied_author) if replied_author else None,
             raw=update,
         )
+
+    @staticmethod
+    def _pressed_by_reply(replied: Message | None, text: str) -> str | None:
+        """The callback data of the button of `replied` that a typed `2` or label names."""
+        markup = replied.reply_markup if replied is not None else None
+        if markup is None or not text.strip():
+            return None
+        buttons = [b for row in markup.inline_keyboard for b in row if b.callback_data]
+        labels = [b.text.strip("\u200e\u200f\u2068\u2069 ").strip() for b in buttons]
+        typed = text.strip()
+        if typed in labels:  # a label, also one that is a number: "5" means five
+            return str(buttons[labels.index(typed)].callback_data)
+        numbers_are_labels = any(label.isdigit() for label in labels)
+        if not numbers_are_labels and typed.isdigit() and 1 <= int(typed) <= len(buttons):
+            return str(buttons[int(typed) - 1].callback_data)
+        return None
 
     def _callback_incoming(self, query: CallbackQuery) -> Incoming | None:
         if query.message is None:
@@ -380,8 +404,8 @@ class TelegramTransport:
                         handled = dataclasses.replace(handled, messages=handled.messages[1:])
                     else:
                         await self._remove_keyboard(pressed)
-                elif pressed is not None and handled.answered_step:
-                    await self._remove_keyboard(pressed)
+                elif pressed is not None and (handled.answered_step or handled.spent_pressed):
+                    await self._remove_keyboard(pressed)  # answered: its buttons have done
             await self._send_replies(incoming, handled)
         if not self._chat_locks[incoming.chat.chat_id].locked():
             self._chat_locks.pop(incoming.chat.chat_id, None)

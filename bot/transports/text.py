@@ -23,6 +23,17 @@ def without_isolates(text: str) -> str:
 
 
 def numbered_buttons(message: OutgoingMessage) -> list[str]:
-    """`  [1] Label` lines: the person answers with the number or the label."""
-    labels = [button.label for row in message.buttons for button in row]
-    return [f"  [{number}] {label}" for number, label in enumerate(labels, start=1)]
+    """`  [1] Label` lines: the person answers with the handle or the label.
+
+    The handle is the core's (`1`, `1a`, or the label itself when it is a number: then the
+    line is just `  [5]`); messages queued before handles existed are numbered by position.
+    """
+    buttons = [button for row in message.buttons for button in row]
+    lines = []
+    for number, button in enumerate(buttons, start=1):
+        handle = button.handle or str(number)
+        if button.label.strip("\u200e\u200f\u2068\u2069 ") == handle:
+            lines.append(f"  [{handle}]")
+        else:
+            lines.append(f"  [{handle}] {button.label}")
+    return lines
