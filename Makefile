@@ -26,7 +26,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot handlers db
+	$(BIN)/mypy bot handlers db lotse
+	$(BIN)/lint-imports
 
 ## Extract strings, update every catalog, compile them.
 i18n: $(STAMP)

@@ -150,7 +150,7 @@ def measure(rows: int = 300_000) -> dict[str, float]:
     env.update(
         {"LOTSE_DATA_DIR": str(folder), "LOTSE_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
     )
-    lotse = [sys.executable, "-m", "bot"]
+    lotse = [sys.executable, "-m", "lotse"]
     subprocess.run([*lotse, "db", "upgrade"], env=env, cwd=folder, check=True, capture_output=True)
     probe = WriteProbe(database)
     probe.start()

@@ -29,7 +29,7 @@ from db.models import (
     VolunteerProfile,
 )
 from db.session import create_engine, create_session_factory, refresh_statistics
-from handlers.taxonomy import ACTIVITIES, TIMES, slot_bit
+from handlers.basics.taxonomy import ACTIVITIES, TIMES, slot_bit
 
 DISTRICTS = ("Altstadt", "Nordviertel", "Südstadt", "Weststadt", "Hafenviertel", "Oststadt")
 LEVELS = ("basic", "good", "native")

@@ -46,7 +46,13 @@ async def measure(count: int = 400) -> dict[str, float]:
         }
     )
     bot = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=folder, stderr=asyncio.subprocess.DEVNULL
+        sys.executable,
+        "-m",
+        "lotse",
+        "run",
+        env=env,
+        cwd=folder,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         while True:  # wait until it polls

@@ -20,7 +20,7 @@ from db.models import (
     VolunteerProfile,
 )
 from db.session import create_engine, create_session_factory
-from handlers.taxonomy import ACTIVITIES
+from handlers.basics.taxonomy import ACTIVITIES
 
 DISTRICTS = ("Altstadt", "Nordviertel", "Südstadt", "Weststadt", "Hafenviertel", "Oststadt")
 LANGUAGES = ("ar", "uk", "ru", "fa", "tr", "en", "ps", "ku", "ti", "so")

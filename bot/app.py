@@ -1,4 +1,8 @@
-"""Wires settings, database, routers and dispatcher together; transports plug into this."""
+"""Wires settings, database, routers and dispatcher together; transports plug into this.
+
+The features come from the package named in `Settings.features`, imported by name: the core
+never depends on a feature (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import import_module
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,23 +27,14 @@ from db.types import utcnow
 logger = logging.getLogger(__name__)
 
 
-def build_routes() -> RouteTable:
-    from handlers import all_routers
+def build_routes(features: str = "handlers") -> RouteTable:
+    """The routers of the features package named in the settings (imported by name only)."""
+    return RouteTable(import_module(features).all_routers())
 
-    return RouteTable(all_routers())
 
-
-def build_hooks() -> Hooks:
-    from handlers.onboarding import not_understood
-    from handlers.permissions import allowed
-    from handlers.privacy import NOTICE_VERSION, ask_for_consent
-
-    return Hooks(
-        consent_version=NOTICE_VERSION,
-        ask_for_consent=ask_for_consent,
-        not_understood=not_understood,
-        allowed=allowed,
-    )
+def build_hooks(features: str = "handlers") -> Hooks:
+    hooks: Hooks = import_module(features).hooks()
+    return hooks
 
 
 @dataclass
@@ -71,8 +67,8 @@ async def open_app(
     services = Services(
         settings=settings,
         session_factory=session_factory,
-        routes=build_routes(),
-        hooks=build_hooks(),
+        routes=build_routes(settings.features),
+        hooks=build_hooks(settings.features),
         clock=clock,
     )
     limiter = limiter_for(engine, settings.flood_burst)

@@ -58,6 +58,9 @@ class Settings:
     worker_id: str = "main"  # distinct per process when several share one PostgreSQL
     telegram_rate: int = 30  # messages per second to Telegram, shared by all processes
     freshness_months: int = 6  # ask services to confirm their entry this often
+    #: The package with the agency's features (routers, hooks, jobs); `bot` never imports
+    #: it by name, so the core stays below the features (docs/architecture.md).
+    features: str = "handlers"
     stale_months: int = 12  # entries unconfirmed this long are shown with a warning
     ticket_remind_hours: int = 24  # unanswered hand-over questions are reminded after this
     digest_weekday: int = 0  # Monday; the weekly event digest goes out then …

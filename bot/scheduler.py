@@ -1,7 +1,9 @@
 """Scheduled work on APScheduler 3 with a persistent job store in the bot's own database.
 
-Job functions are module-level and take only plain ids, so a job stored before a restart runs
-after it. They reach the running app through `current_app()`, set when the scheduler starts.
+Features declare their jobs on their routers (`Router.job`); every stored job points at
+`run_job` with the job's name and plain ids, so a job stored before a restart (or before a
+feature moved) runs after it, and this module never imports a feature. Jobs reach the running
+app through `current_app()`, set when the scheduler starts.
 APScheduler 3's SQLAlchemy job store is synchronous, so it gets a sync engine on the same
 database (sqlite3 or psycopg).
 """
@@ -19,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import delete
@@ -27,6 +30,7 @@ from sqlalchemy.engine import Engine, make_url
 from bot.app import App
 from bot.core.buttons import purge_expired
 from bot.core.reach import expire_held
+from bot.core.router import RouteTable
 from db.models import OutboxMessage, OutboxStatus
 from db.session import refresh_statistics
 
@@ -87,87 +91,62 @@ async def housekeeping() -> None:
     )
 
 
-async def needs_upkeep() -> None:
-    """Expire needs past their end date; ask the next volunteers where too few said yes."""
-    from handlers.offers import expire_needs, next_rounds
-
+async def run_job(name: str, *args: Any) -> None:
+    """Run the job a feature declared under `name` (`Router.job`); every stored job points
+    here, so the store never names a feature's module."""
     app = current_app()
-    now = app.services.clock()
-    async with app.session_factory() as session:
-        expired = await expire_needs(session, app.services, now)
-    async with app.session_factory() as session:
-        asked = await next_rounds(session, app.services, now)
-    if expired or asked:
-        logger.info("needs: %s expired, %s more volunteers asked", expired, asked)
+    job = app.services.routes.jobs.get(name)
+    if job is None:
+        logger.warning("no job is declared as %r (any more); skipped", name)
+        return
+    await job.handler(app.services, *args)
+
+
+# Jobs stored before features declared their own point at these names: they keep working.
+async def send_reminder(*args: Any) -> None:
+    await run_job("event_reminder", *args)
+
+
+async def needs_upkeep() -> None:
+    await run_job("needs_upkeep")
 
 
 async def privacy_retention() -> None:
-    """Remind people inactive for the retention period, then delete those who stay away."""
-    from handlers.mydata import retention
-
-    app = current_app()
-    async with app.session_factory() as session:
-        reminded, deleted = await retention(session, app.services, app.services.clock())
-    if reminded or deleted:
-        logger.info("retention: %s reminded, %s deleted", reminded, deleted)
+    await run_job("privacy_retention")
 
 
 async def close_polls() -> None:
-    """Count the votes whose deadline has passed and announce the results."""
-    from handlers.polls import close_due
-
-    app = current_app()
-    async with app.session_factory() as session:
-        closed = await close_due(session, app.services, app.services.clock())
-    if closed:
-        logger.info("polls: %s closed", closed)
-
-
-async def send_reminder(event_id: int, occurrence: str, kind: str) -> None:
-    """A day or an hour before an event (a date job in the persistent store)."""
-    from handlers.event_alerts import remind
-
-    app = current_app()
-    async with app.session_factory() as session:
-        await remind(session, app.services, event_id, occurrence, kind, app.services.clock())
+    await run_job("close_polls")
 
 
 async def events_upkeep() -> None:
-    """Announcements never made, reminders without a job, and the weekly digests."""
-    from handlers.event_alerts import upkeep
-
-    app = current_app()
-    async with app.session_factory() as session:
-        done = await upkeep(session, app.services, app.services.clock())
-    logger.debug("events upkeep: %s", done)
+    await run_job("events_upkeep")
 
 
 async def referral_upkeep() -> None:
-    """Remind coordinators of unanswered questions; ask services to confirm their entries."""
-    from handlers.partners import ask_for_confirmation
-    from handlers.tickets import remind_tickets
-
-    app = current_app()
-    now = app.services.clock()
-    async with app.session_factory() as session:
-        reminded = await remind_tickets(session, app.services, now)
-    async with app.session_factory() as session:
-        asked = await ask_for_confirmation(session, app.services, now)
-    if reminded or asked:
-        logger.info("referral: %s tickets reminded, %s entries to confirm", reminded, asked)
+    await run_job("tickets_upkeep")
+    await run_job("freshness_upkeep")
 
 
-def _jobs(scheduler: AsyncIOScheduler) -> list[tuple[Callable[[], Any], str, BaseTrigger]]:
-    """The periodic jobs: function, id and trigger (in the network's time zone)."""
+RUN_JOB = "bot.scheduler:run_job"
+
+
+def _jobs(scheduler: AsyncIOScheduler, routes: RouteTable) -> list[tuple[str, BaseTrigger]]:
+    """The periodic jobs: the core's housekeeping and what the routers declare, by name,
+    with their trigger (in the network's time zone)."""
     zone = scheduler.timezone
-    return [
-        (housekeeping, "housekeeping", CronTrigger(hour=4, minute=17, timezone=zone)),
-        (needs_upkeep, "needs_upkeep", IntervalTrigger(minutes=10, timezone=zone)),
-        (close_polls, "close_polls", IntervalTrigger(minutes=5, timezone=zone)),
-        (events_upkeep, "events_upkeep", IntervalTrigger(minutes=5, timezone=zone)),
-        (referral_upkeep, "referral_upkeep", IntervalTrigger(hours=1, timezone=zone)),
-        (privacy_retention, "privacy_retention", CronTrigger(hour=3, minute=41, timezone=zone)),
+    wanted: list[tuple[str, BaseTrigger]] = [
+        ("housekeeping", CronTrigger(hour=4, minute=17, timezone=zone))
     ]
+    for job in routes.jobs.values():
+        if job.every is not None:
+            wanted.append(
+                (job.name, IntervalTrigger(seconds=job.every.total_seconds(), timezone=zone))
+            )
+        elif job.daily_at is not None:
+            hour, minute = job.daily_at
+            wanted.append((job.name, CronTrigger(hour=hour, minute=minute, timezone=zone)))
+    return wanted
 
 
 def _same_schedule(stored: BaseTrigger, wanted: BaseTrigger) -> bool:
@@ -176,20 +155,39 @@ def _same_schedule(stored: BaseTrigger, wanted: BaseTrigger) -> bool:
     return repr(stored) == repr(wanted)
 
 
-def install_jobs(scheduler: AsyncIOScheduler) -> None:
+def install_jobs(scheduler: AsyncIOScheduler, routes: RouteTable) -> None:
     """Add the periodic jobs to a started (possibly paused) scheduler.
 
     A job already stored with the same schedule keeps its next run time: replacing it would
     move a run that fell due while the bot was down to the next day, and it would never run
-    within its grace time. Only a changed schedule is replaced.
+    within its grace time. Only a changed schedule is replaced; a periodic job no router
+    declares any more is removed (date jobs stay: they run once and go).
     """
     if scheduler.state == STATE_STOPPED:
         raise RuntimeError("start the scheduler (paused) before installing jobs")
-    for func, job_id, trigger in _jobs(scheduler):
-        stored = scheduler.get_job(job_id)
+    wanted = _jobs(scheduler, routes)
+    names = {name for name, _trigger in wanted}
+    for stored in scheduler.get_jobs():
+        if not isinstance(stored.trigger, DateTrigger) and stored.id not in names:
+            scheduler.remove_job(stored.id)
+    for name, trigger in wanted:
+        func: Callable[..., Any] = housekeeping if name == "housekeeping" else run_job
+        args = [] if name == "housekeeping" else [name]
+        stored = scheduler.get_job(name)
         if stored is not None and _same_schedule(stored.trigger, trigger):
+            if stored.func is func and list(stored.args) == args:
+                continue
+            # an older stored form of the same job: same schedule, same next run
+            scheduler.add_job(
+                func,
+                trigger,
+                args=args,
+                id=name,
+                replace_existing=True,
+                next_run_time=stored.next_run_time,
+            )
             continue
-        scheduler.add_job(func, trigger, id=job_id, replace_existing=True)
+        scheduler.add_job(func, trigger, args=args, id=name, replace_existing=True)
 
 
 async def run_scheduler(app: App, stop: asyncio.Event) -> None:
@@ -205,7 +203,7 @@ async def run_scheduler(app: App, stop: asyncio.Event) -> None:
                 return
             scheduler = create_scheduler(app)
             scheduler.start(paused=True)
-            install_jobs(scheduler)
+            install_jobs(scheduler, app.services.routes)
             scheduler.resume()  # jobs due while the bot was down run now, within their grace
             app.services.scheduler = scheduler
             try:

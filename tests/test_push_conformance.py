@@ -37,12 +37,12 @@ from db.models import (
     Subscription,
     Survey,
 )
-from handlers.event_alerts import remind, send_digests
-from handlers.events import occurrence_key
-from handlers.offers import notify_coordinators_of_need, publish
-from handlers.polls import ballot
-from handlers.surveys import invitation
-from handlers.tickets import _answer_message
+from handlers.events.alerts import remind, send_digests
+from handlers.events.listing import occurrence_key
+from handlers.network.polls import ballot
+from handlers.network.surveys import invitation
+from handlers.network.tickets import _answer_message
+from handlers.volunteering.offers import notify_coordinators_of_need, publish
 from tests.support import Clock, make_volunteer, t, visible
 
 #: What identifies each push in the text the person sees.

@@ -174,7 +174,7 @@ async def test_two_report_notices_the_first_acted_on_by_its_handle(app: App) -> 
 async def test_events_attend_by_handle_after_the_filter_keyboard(app: App) -> None:
     """`/events` shows event cards and then its filters; the filters own `1`, `2`, the cards
     answer to their handles, also after a filter was chosen."""
-    from tests.handlers.test_events import ORG_INTENT, publish_event
+    from tests.handlers.events.test_events import ORG_INTENT, publish_event
 
     chat = Conversation(app, inline_buttons=False)  # Carla coordinates on this platform
     await onboard(chat, "carla", "de", ORG_INTENT)

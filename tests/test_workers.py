@@ -49,7 +49,7 @@ class Worker:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            "lotse",
             "run",
             env=env,
             cwd=folder,

@@ -1,4 +1,5 @@
-"""Routers: each feature module declares its commands, button actions, flows and menu entries.
+"""Routers: each feature module declares its commands, button actions, flows, menu entries
+and scheduled jobs.
 
 `bot/app.py` includes one router per feature; the dispatcher looks things up in the merged
 tables. Buttons route by action id, never by their (translated) label.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.flow import Flow
 
@@ -21,6 +23,19 @@ CommandHandler = Callable[["Context"], Awaitable[None]]
 ButtonHandler = Callable[["Context", str], Awaitable[None]]
 EventHandler = Callable[["Context"], Awaitable[None]]
 DeepLinkHandler = Callable[["Context", str], Awaitable[None]]
+#: A scheduled job: gets the services (database, clock, settings) and its stored arguments.
+JobHandler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Work the scheduler runs for a feature: every so often, daily at a time (in the
+    network's time zone), or only when a feature schedules it for a date (neither)."""
+
+    name: str
+    handler: JobHandler
+    every: timedelta | None = None
+    daily_at: tuple[int, int] | None = None  # (hour, minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,25 @@ class Router:
     menu: list[MenuEntry] = field(default_factory=list)
     events: dict[str, EventHandler] = field(default_factory=dict)
     deep_links: dict[str, DeepLink] = field(default_factory=dict)
+    jobs: dict[str, Job] = field(default_factory=dict)
+
+    def job(
+        self,
+        name: str,
+        *,
+        every: timedelta | None = None,
+        daily_at: tuple[int, int] | None = None,
+    ) -> Callable[[JobHandler], JobHandler]:
+        """Declare a job as commands are declared; the scheduler runs what the routers name.
+
+        The handler is called as `handler(services, *args)`. Stored jobs refer to the job's
+        name, never to a module, so moving a feature does not orphan what was scheduled."""
+
+        def register(handler: JobHandler) -> JobHandler:
+            self.jobs[name] = Job(name, handler, every, daily_at)
+            return handler
+
+        return register
 
     def on_event(self, name: str) -> Callable[[EventHandler], EventHandler]:
         """Handle a chat event such as "bot_added" (the bot was added to a group)."""
@@ -179,7 +213,9 @@ class RouteTable:
         self.menu: list[MenuEntry] = []
         self.events: dict[str, EventHandler] = {}
         self.deep_links: dict[str, DeepLink] = {}
+        self.jobs: dict[str, Job] = {}
         for router in routers:
+            _merge(router.name, self.jobs, router.jobs)
             _merge(router.name, self.commands, router.commands)
             _merge(router.name, self.buttons, router.buttons)
             _merge(router.name, self.flows, router.flows)

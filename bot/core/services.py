@@ -80,6 +80,18 @@ class Services:
     def add_job_after_commit(self, **job: Any) -> None:
         self.pending_jobs.append(job)
 
+    def run_job_at(self, name: str, when: Any, args: list[Any], job_id: str) -> None:
+        """Run the declared job `name` (see `Router.job`) with `args` at `when`, once this
+        update has committed. The stored job names the job, not a feature's module."""
+        self.add_job_after_commit(
+            func="bot.scheduler:run_job",
+            trigger="date",
+            run_date=when,
+            args=[name, *args],
+            id=job_id,
+            replace_existing=True,
+        )
+
     def remove_job_after_commit(self, job_id: str) -> None:
         self.pending_removals.append(job_id)
 

@@ -11,7 +11,7 @@ from bot.app import App
 from bot.core.ids import parse_id
 from bot.core.types import Actor, Chat, ChatKind, Incoming
 from db.models import ChatRecord, FlowState
-from handlers.need_post import MAX_COUNT
+from handlers.volunteering.posting import MAX_COUNT
 from tests.support import Conversation, onboard, t
 
 ORG_INTENT = "I act for an initiative or organisation"

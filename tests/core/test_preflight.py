@@ -21,7 +21,7 @@ def lotse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess
         k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "TELEGRAM_", "MATRIX_"))
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "lotse", *args],
         cwd=tmp_path,
         env={**clean, **env},
         capture_output=True,

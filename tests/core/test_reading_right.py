@@ -16,8 +16,8 @@ from bot.core.i18n import (
     use_locale,
 )
 from db.directory import DirSchedule
-from handlers.directory_cards import hours
-from handlers.taxonomy import language_label, language_name
+from handlers.basics.taxonomy import language_label, language_name
+from handlers.referral.cards import hours
 
 
 def test_lists_follow_the_locales_pattern() -> None:
@@ -74,7 +74,7 @@ def test_opening_hours_are_read_in_weekday_order() -> None:
 
 
 def test_a_farsi_volunteers_profile_reads_in_persian_digits() -> None:
-    from handlers.volunteers import summary
+    from handlers.volunteering.profile import summary
 
     data = {"activities": ["childcare"], "levels": {"fa_AF": "native"}, "limit": 3}
     with use_locale("fa"):

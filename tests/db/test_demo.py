@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.demo import load_demo
 from db.models import Event, Organisation, OrganisationKind
+from lotse.demo import load_demo
 
 
 async def test_demo_has_every_kind_of_partner_and_loads_twice(app: App) -> None:
@@ -60,7 +60,7 @@ async def test_a_needs_languages_are_the_ones_its_text_names(app: App) -> None:
     from babel import Locale
 
     from db.models import Need
-    from handlers.taxonomy import SPOKEN_LANGUAGES
+    from handlers.basics.taxonomy import SPOKEN_LANGUAGES
 
     german = Locale.parse("de").languages
     await load_demo(app.session_factory, now=app.services.clock())

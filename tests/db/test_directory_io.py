@@ -43,7 +43,7 @@ from db.directory import (
 from db.models import Base
 from tests.support import Conversation
 
-DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "directory"
+DEMO = Path(__file__).resolve().parents[2] / "lotse" / "demo_data" / "directory"
 MODELS: tuple[Any, ...] = (
     DirOrganization,
     DirService,
@@ -498,7 +498,7 @@ def test_the_command_lists_row_errors_without_a_traceback(tmp_path: Path) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "TELEGRAM_"))}
     env["LOTSE_DATA_DIR"] = str(tmp_path / "data")
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "directory", "import", str(package)],
+        [sys.executable, "-m", "lotse", "directory", "import", str(package)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -32,7 +32,7 @@ def lotse(
         }
     )
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "lotse", *args],
         input=stdin,
         capture_output=True,
         text=True,

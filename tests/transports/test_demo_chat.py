@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from bot import scheduler as scheduler_module
 from bot.config import Settings
-from bot.demo_chat import run_demo_chat
+from lotse.demo_chat import run_demo_chat
 from tests.support import Clock
 
 

@@ -22,7 +22,7 @@ from tests.transports.test_console import lotse
 
 pytestmark = pytest.mark.slow
 
-DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo_data"
+DEMO = Path(__file__).resolve().parents[2] / "lotse" / "demo_data"
 _CODE = re.compile(r"^[a-z0-9_:\-.]+$")  # a slug, a code or a level: not words for people
 _WORD = re.compile(r"[^\W\d_]+")
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ɏ]+")

@@ -22,7 +22,7 @@ from bot.testing.telegram_api import FakeBotAPI
 from bot.transports.matrix import MatrixTransport
 from bot.transports.telegram import TelegramTransport
 from db.models import ChatRecord, DirectChat, Need, OutboxMessage, Person, PersonRole
-from handlers.offers import notify_coordinators_of_need
+from handlers.volunteering.offers import notify_coordinators_of_need
 from tests.drivers import shown_from_matrix
 from tests.matrix_people import MatrixPerson
 from tests.support import make_volunteer, t, tn, visible

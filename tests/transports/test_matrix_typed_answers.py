@@ -170,7 +170,7 @@ async def test_two_report_notices_the_first_blocked_by_its_handle_after_confirmi
 
 
 async def test_events_attend_by_handle_after_choosing_a_filter(lotse: Lotse) -> None:
-    from tests.handlers.test_events import ORG_INTENT, publish_event
+    from tests.handlers.events.test_events import ORG_INTENT, publish_event
 
     app = lotse.app
     chat = Conversation(app)

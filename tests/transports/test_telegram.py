@@ -274,7 +274,7 @@ async def test_a_toggled_option_changes_in_place(
 async def test_paging_through_needs_turns_the_page_in_place(
     telegram: TelegramTransport, bot_api: FakeBotAPI
 ) -> None:
-    from bot.demo import load_demo
+    from lotse.demo import load_demo
 
     await load_demo(telegram.app.session_factory, now=telegram.app.services.clock())
     bot_api.says(OLENA, "/start", language="de")

@@ -259,7 +259,7 @@ async def start_lotse(
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "lotse",
         "run",
         env=env,
         cwd=tmp_path,

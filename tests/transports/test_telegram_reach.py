@@ -13,7 +13,7 @@ from bot.core.reach import EXPIRED, expire_held
 from bot.testing.telegram_api import FakeBotAPI, Sent
 from bot.transports.telegram import TelegramTransport
 from db.models import ChatRecord, Need, Organisation, OutboxMessage, Person
-from handlers.offers import publish
+from handlers.volunteering.offers import publish
 from tests.support import make_volunteer, t, visible
 
 GROUP = -1001

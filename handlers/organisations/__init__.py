@@ -1,0 +1,2 @@
+"""Organisations and their groups: registration and review, linked group chats,
+the partner directory, and for which organisation someone posts."""
