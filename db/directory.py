@@ -4,6 +4,9 @@ Ids are the HSDS ids (usually UUID strings), so a package imported again keeps i
 can be compared with the export. Fields beyond HSDS are Lotse's: organisation kind, service
 topic and subtopic, location district, and translations of names and descriptions (HSDS has
 no translations). The directory is replaced as a whole by `bot.directory_io.import_package`.
+
+Topic ids are stored here; their translated labels belong to the bot (bot/topics.py), since
+the database knows nothing of languages.
 """
 
 from __future__ import annotations
@@ -13,49 +16,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.i18n import N_
 from db.models import Base
-
-#: Topics of referral advice; ids are stored and labels translated on display.
-TOPICS: dict[str, str] = {
-    "residence_asylum": N_("Residence and asylum law"),
-    "education_school": N_("Education and school"),
-    "language_courses": N_("Language courses"),
-    "work_jobcentre": N_("Work and job centre"),
-    "recognition": N_("Recognition of qualifications"),
-    "housing": N_("Housing"),
-    "health": N_("Health"),
-    "psychosocial": N_("Psychosocial support"),
-    "family_children": N_("Family and children"),
-    "women": N_("Women"),
-    "lgbtiq": N_("LGBTIQ"),
-    "anti_discrimination": N_("Anti-discrimination"),
-    "money_benefits": N_("Money and benefits"),
-    "everyday_help": N_("Everyday help"),
-}
-
-#: Finer topics where one topic alone sends people to too many places.
-SUBTOPICS: dict[str, dict[str, str]] = {
-    "residence_asylum": {
-        "asylum_procedure": N_("Asylum procedure"),
-        "residence_permit": N_("Residence permit"),
-        "family_reunification": N_("Family reunification"),
-    },
-    "health": {
-        "doctor_search": N_("Finding a doctor"),
-        "health_insurance": N_("Health insurance"),
-        "pregnancy": N_("Pregnancy"),
-    },
-    "work_jobcentre": {
-        "job_search": N_("Finding work"),
-        "jobcentre_benefits": N_("Job centre and benefits"),
-        "training": N_("Apprenticeships and training"),
-    },
-    "housing": {
-        "flat_search": N_("Finding a flat"),
-        "tenancy": N_("Tenancy problems"),
-    },
-}
 
 #: HSDS 3 service status values.
 SERVICE_STATUSES: tuple[str, ...] = ("active", "inactive", "defunct", "temporarily closed")
