@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, text
 
 from bot import directory_search
-from db.directory import TOPICS, DirLanguage, DirOrganization, DirService
+from bot.topics import TOPICS
+from db.directory import DirLanguage, DirOrganization, DirService
 from db.migrate import upgrade
 from db.models import (
     ChatRecord,

@@ -27,10 +27,9 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.topics import SUBTOPICS, TOPICS
 from db.directory import (
     SERVICE_STATUSES,
-    SUBTOPICS,
-    TOPICS,
     TRANSLATABLE,
     DirLanguage,
     DirLocation,

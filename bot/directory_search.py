@@ -15,9 +15,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import SHIPPED_LANGUAGES, gettext, use_locale
+from bot.topics import SUBTOPICS, TOPICS
 from db.directory import (
-    SUBTOPICS,
-    TOPICS,
     DirLanguage,
     DirLocation,
     DirOrganization,

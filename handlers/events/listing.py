@@ -31,7 +31,7 @@ from bot.core.i18n import (
 from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Format, Reply
-from db.directory import TOPICS
+from bot.topics import TOPICS
 from db.models import Attendance, Event, EventStatus, Intent, Organisation, Person, Role
 from handlers.basics import forms
 from handlers.basics.taxonomy import language_name

@@ -25,7 +25,7 @@ from bot.core.i18n import N_, _, format_number, isolate, ngettext
 from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Format
-from db.directory import TOPICS
+from bot.topics import TOPICS
 from db.models import Event, EventStatus, Intent, Organisation, Role
 from handlers.basics import forms
 from handlers.basics.audit import audit

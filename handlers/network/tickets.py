@@ -30,7 +30,7 @@ from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
 from bot.core.types import Button, Reply
-from db.directory import TOPICS
+from bot.topics import TOPICS
 from db.models import (
     Person,
     ReferralQuestion,

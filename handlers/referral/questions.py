@@ -21,7 +21,8 @@ from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.services import Services
 from bot.core.types import Button, Format
-from db.directory import SUBTOPICS, TOPICS, DirService
+from bot.topics import SUBTOPICS, TOPICS
+from db.directory import DirService
 from db.models import ReferralQuestion
 from handlers.basics import forms
 from handlers.basics.taxonomy import language_label

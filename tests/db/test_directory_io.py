@@ -27,9 +27,8 @@ from bot.directory_io import (
     export_package,
     import_package,
 )
+from bot.topics import SUBTOPICS, TOPICS
 from db.directory import (
-    SUBTOPICS,
-    TOPICS,
     DirLanguage,
     DirLocation,
     DirOrganization,
