@@ -52,13 +52,13 @@ async def test_a_job_due_while_the_bot_was_down_runs_after_the_restart(
         await session.commit()
     before = scheduler.create_scheduler(app)
     before.start(paused=True)
-    scheduler.install_jobs(before)
+    scheduler.install_jobs(before, app.services.routes)
     before.shutdown(wait=False)  # the bot goes down; housekeeping is due at 04:17
     clock.now = datetime(2026, 11, 25, 3, 40, tzinfo=UTC)  # back at 04:40, within the grace
     monkeypatch.setattr(scheduler, "_app", app)
     after = scheduler.create_scheduler(app)  # a new process on the same database
     after.start(paused=True)
-    scheduler.install_jobs(after)
+    scheduler.install_jobs(after, app.services.routes)
     job = after.get_job("housekeeping")
     assert job is not None and job.next_run_time == datetime(2026, 11, 25, 3, 17, tzinfo=UTC)
     after.resume()
@@ -77,7 +77,7 @@ async def test_a_job_due_while_the_bot_was_down_runs_after_the_restart(
 async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -> None:
     first = scheduler.create_scheduler(app)
     first.start(paused=True)
-    scheduler.install_jobs(first)
+    scheduler.install_jobs(first, app.services.routes)
     first.shutdown(wait=False)
     second = scheduler.create_scheduler(app)
     second.start(paused=True)
@@ -85,13 +85,65 @@ async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -
         assert sorted(job.id for job in second.get_jobs()) == [
             "close_polls",
             "events_upkeep",
+            "freshness_upkeep",
             "housekeeping",
             "needs_upkeep",
             "privacy_retention",
-            "referral_upkeep",
+            "tickets_upkeep",
         ]
+        # what is stored names the job, never a feature's module
+        assert {job.func_ref for job in second.get_jobs()} == {
+            "bot.scheduler:housekeeping",
+            "bot.scheduler:run_job",
+        }
     finally:
         second.shutdown(wait=False)
+
+
+async def test_jobs_stored_before_features_declared_them_keep_their_next_run(
+    app: App,
+) -> None:
+    """A database from before: periodic jobs stored as `bot.scheduler:needs_upkeep` and the
+    old combined `referral_upkeep`, and an event reminder as `bot.scheduler:send_reminder`.
+    They load; the periodic ones become declared jobs with the same next run, the combined
+    one goes, and the reminder stays to run once."""
+    from apscheduler.triggers.date import DateTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    old = scheduler.create_scheduler(app)
+    old.start(paused=True)
+    due = datetime(2026, 11, 25, 9, 7, tzinfo=UTC)
+    zone = old.timezone
+    old.add_job(
+        "bot.scheduler:needs_upkeep",
+        IntervalTrigger(minutes=10, timezone=zone),
+        id="needs_upkeep",
+        next_run_time=due,
+    )
+    old.add_job(
+        "bot.scheduler:referral_upkeep",
+        IntervalTrigger(hours=1, timezone=zone),
+        id="referral_upkeep",
+    )
+    old.add_job(
+        "bot.scheduler:send_reminder",
+        DateTrigger(datetime(2026, 12, 1, 17, 0, tzinfo=UTC)),
+        args=[1, "2026-12-01T17:00", "day"],
+        id="remind:1:2026-12-01T17:00:day",
+    )
+    old.shutdown(wait=False)
+    new = scheduler.create_scheduler(app)
+    new.start(paused=True)
+    try:
+        scheduler.install_jobs(new, app.services.routes)
+        jobs = {job.id: job for job in new.get_jobs()}
+        assert "referral_upkeep" not in jobs
+        assert jobs["needs_upkeep"].func_ref == "bot.scheduler:run_job"
+        assert jobs["needs_upkeep"].args == ("needs_upkeep",)
+        assert jobs["needs_upkeep"].next_run_time == due
+        assert jobs["remind:1:2026-12-01T17:00:day"].func_ref == "bot.scheduler:send_reminder"
+    finally:
+        new.shutdown(wait=False)
 
 
 async def test_housekeeping_forgets_old_tokens_and_sent_messages(app: App, clock: Clock) -> None:
