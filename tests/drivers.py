@@ -17,7 +17,7 @@ from bot.app import App
 from bot.testing.telegram_api import FakeBotAPI, Sent
 from bot.transports.matrix import MatrixTransport
 from tests.matrix_people import MatrixPerson, Received
-from tests.support import Conversation, visible
+from tests.support import Conversation, confirmation_labels, visible
 from tests.synapse import Synapse
 
 
@@ -207,8 +207,19 @@ class MatrixDriver:
         for received in reversed(person.from_bot(room_id, self.bot_id)):
             shown = shown_from_matrix(received)
             if label in shown.buttons:
-                return await self.say(user, shown.handles[shown.buttons.index(label)], group=group)
+                replies = await self.say(
+                    user, shown.handles[shown.buttons.index(label)], group=group
+                )
+                return await self._confirmed(user, replies, group)
         raise AssertionError(f"no option {label!r} in {room_id}")
+
+    async def _confirmed(self, user: str, replies: list[Shown], group: str | None) -> list[Shown]:
+        """A typed destructive choice asks once more; a tap on a real button would not, so
+        the driver confirms (tests of the confirmation itself talk to the bot directly)."""
+        if replies and (yes := confirmation_labels() & set(replies[-1].buttons)):
+            last = replies[-1]
+            return await self.say(user, last.handles[last.buttons.index(yes.pop())], group=group)
+        return replies
 
     async def make_group(self, name: str, admin: str, members: list[str]) -> None:
         owner = await self.person(admin)

@@ -262,3 +262,11 @@ async def make_volunteer(
         )
         await session.commit()
         return person.id
+
+
+def confirmation_labels() -> set[str]:
+    """ "Yes, do it" in every shipped language: a typed destructive choice asks with it, and
+    drivers that stand for a tap on a real button answer it, as the tap would not ask."""
+    from bot.core.i18n import SHIPPED_LANGUAGES
+
+    return {t(language, "Yes, do it") for language in SHIPPED_LANGUAGES}

@@ -163,7 +163,10 @@ def test_a_second_make_run_keeps_what_people_changed_and_reset_starts_over(
 ) -> None:
     """Lina pauses her offers while trying Lotse; the next `make run` finds her paused, not
     the demo reloaded over her choice. `lotse demo --reset` starts over, without asking."""
-    first = lotse(["run", "--demo-chat"], tmp_path, f"lina> /profile\n{t('de', 'Pause offers')}\n")
+    # a typed "Pause offers" asks once more: "1" confirms
+    first = lotse(
+        ["run", "--demo-chat"], tmp_path, f"lina> /profile\n{t('de', 'Pause offers')}\n1\n"
+    )
     assert first.returncode == 0, first.stderr
     assert "Demo network loaded: 18 organisations added" in first.stderr
     assert t("de", "Offers are paused. Resume them any time with /profile.") in first.stdout
@@ -193,7 +196,7 @@ def test_a_newcomers_first_words_in_the_terminal_get_the_language_choice(tmp_pat
 
 async def test_a_report_asked_for_and_answered_in_the_terminal_arrives_once(app: App) -> None:
     """Rita types /report alone, then what happened; Carla (a coordinator) picks "Answer the
-    reporter" by its number and writes; Rita's answer is printed once, without Carla's name."""
+    reporter" by its code and writes; Rita's answer is printed once, without Carla's name."""
     await make_volunteer(app, "rita", platform="console", name="Rita", language="uk")
     await make_volunteer(app, "carla", platform="console", name="Carla")  # LOTSE_COORDINATORS
     output = io.StringIO()
@@ -202,7 +205,7 @@ async def test_a_report_asked_for_and_answered_in_the_terminal_arrives_once(app:
         "carla> /help",
         "rita> /report",
         "Someone asks for money in the Südstadt group.",
-        "carla> 1",  # the notice's first option: answer the reporter
+        "carla> 1a",  # the notice (a push, so its own code): answer the reporter
         "Danke, wir kümmern uns heute darum.",
     ):
         await console.handle_line(line)

@@ -43,7 +43,7 @@ async def test_encrypted_direct_chat_and_replies_as_notices(
         await anna.say(room, "!start")  # commands work with ! as well as /
         [welcome] = await anna.wait_replies(room, matrix_bot.user_id, 1, quiet=0.5)
         assert welcome.msgtype == "m.notice"
-        assert welcome.formatted is not None and "<ol><li>Deutsch</li>" in welcome.formatted
+        assert welcome.formatted is not None and "<ul><li>[1] Deutsch</li>" in welcome.formatted
         assert anna.undecrypted == 0  # the bot shared its room key with Anna's device
         await anna.say(room, "English")  # the label works as well as the number
         replies = await anna.wait_replies(room, matrix_bot.user_id, 2, quiet=0.5)
@@ -331,7 +331,7 @@ def test_rendering_escapes_and_numbers_the_options() -> None:
     )
     assert render_html(message) == (
         "&lt;script&gt;alert(1)&lt;/script&gt;<br>zweite Zeile"
-        "<ol><li>Ja &amp; gern</li><li>Nein</li></ol>"
+        "<ul><li>[1] Ja &amp; gern</li><li>[2] Nein</li></ul>"
     )
     assert render_plain(message).endswith("\n  [1] Ja & gern\n  [2] Nein")
 
@@ -374,8 +374,9 @@ async def test_a_report_asked_for_and_answered_arrives_once_without_a_name(
         notice = (await carla.wait_replies(to_carla, matrix_bot.user_id, 2, quiet=0.5))[-1]
         shown = shown_from_matrix(notice)
         assert "Jemand verlangt Geld" in shown.text
-        number = shown.buttons.index(t("de", "Answer the reporter")) + 1
-        await carla.say(to_carla, str(number))
+        handle = shown.handles[shown.buttons.index(t("de", "Answer the reporter"))]
+        assert handle.endswith(("a", "b", "c"))  # a push: its own code, not the form's number
+        await carla.say(to_carla, handle)
         await carla.wait_replies(to_carla, matrix_bot.user_id, 3, quiet=0.5)
         await carla.say(to_carla, "Danke, wir sprechen heute mit der Person.")
         done = (await carla.wait_replies(to_carla, matrix_bot.user_id, 4, quiet=0.5))[-1]

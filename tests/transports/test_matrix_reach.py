@@ -138,7 +138,8 @@ async def test_review_and_offer_reach_matrix_people_in_new_encrypted_direct_room
         assert card.body.startswith(t("de", "A need is waiting for your review:"))
         assert shown_from_matrix(card).buttons == [t("de", "Publish"), t("de", "Decline")]
         assert both.matrix.client.rooms[room].encrypted and carla.undecrypted == 0
-        await carla.say(room, "1")  # Publish
+        assert shown_from_matrix(card).handles == ["1a", "1b"]  # a push: codes of its own
+        await carla.say(room, "1a")  # Publish
         replies = await carla.wait_replies(room, bot, 2, quiet=0.5)
         assert replies[1].body == tn(
             "de",
@@ -155,7 +156,7 @@ async def test_review_and_offer_reach_matrix_people_in_new_encrypted_direct_room
         assert "Kinderbetreuung beim Elterncafé" in offer.body
         assert shown_from_matrix(offer).buttons[0] == t("de", "I can help")
         assert both.matrix.client.rooms[lina_room].encrypted and lina.undecrypted == 0
-        await lina.say(lina_room, "1")  # I can help
+        await lina.say(lina_room, shown_from_matrix(offer).handles[0])  # I can help
         await lina.wait_replies(lina_room, bot, 2)
 
         # Eva, who posted the need on Telegram, hears of it there

@@ -21,7 +21,7 @@ from bot.transports.matrix import MatrixTransport
 from bot.transports.telegram import TelegramTransport
 from db.models import Person, PersonRole
 from tests.drivers import Driver, MatrixDriver, Shown, TelegramDriver, _user_id
-from tests.support import t, visible
+from tests.support import confirmation_labels, t, visible
 from tests.synapse import Synapse
 
 SEEKING = "I am looking for help or information"
@@ -44,13 +44,21 @@ class ConsoleDriver:
         return [Shown(text, []) for text in blocks(self.output.getvalue()[start:], user)]
 
     async def press(self, user: str, label: str, *, group: str | None = None) -> list[Shown]:
-        return await self.say(user, label)
+        """Types the label; a destructive choice asks once more, and is confirmed (a tap on
+        a real button would not ask)."""
+        start = len(self.output.getvalue())
+        shown = await self.say(user, label)
+        printed = self.output.getvalue()[start:]
+        for yes in confirmation_labels():
+            if match := re.search(rf"^  \[(\w+)\] {re.escape(yes)}$", printed, re.MULTILINE):
+                return await self.say(user, match.group(1))
+        return shown
 
     async def make_group(self, name: str, admin: str, members: list[str]) -> None:
         raise NotImplementedError
 
 
-OPTIONS = re.compile(r"^  \[\d+\] .*$\n?", re.MULTILINE)
+OPTIONS = re.compile(r"^  \[\w+\](?: .*)?$\n?", re.MULTILINE)
 
 
 def blocks(output: str, user: str) -> list[str]:
