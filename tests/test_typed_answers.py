@@ -194,3 +194,31 @@ async def test_events_attend_by_handle_after_the_filter_keyboard(app: App) -> No
 
         attending = list(await session.scalars(select(Attendance)))
     assert len(attending) == 1 and attending[0].cancelled_at is None
+
+
+async def test_a_confirmation_asked_in_the_middle_of_a_form_is_answered_like_a_question(
+    app: App,
+) -> None:
+    """Lina is editing her weekly maximum when an offer arrives; she types the offer's
+    "Pause offers" code. The confirmation is answered by typing "Yes, do it" (not taken as
+    anything else), and then her question is asked again and still answers to its numbers."""
+    chat = typed(app)
+    lina = await make_volunteer(app, "lina", platform="mx", activities=("childcare",), limit=3)
+    await chat.say("lina", "/profile")
+    await chat.press("lina", t("de", "Edit offers per week"))
+    await a_coordinator_posts_a_need(app)
+    await chat.sender.drain()
+    seen = await chat.say("lina", "1c")
+    assert shown_handles(seen[-1]) == ["1", "2"]
+    seen = await chat.say("lina", t("de", "No, leave it"))
+    assert seen[0].text == t("de", "All right, nothing was changed.")
+    assert seen[-1].text == t("de", "How many offers would you like to get per week at most?")
+    await chat.say("lina", "1c")
+    await chat.say("lina", t("de", "Yes, do it"))
+    await chat.say("lina", "2")  # the form's answer: two a week
+    async with app.session_factory() as session:
+        profile = await session.scalar(
+            select(VolunteerProfile).where(VolunteerProfile.person_id == lina)
+        )
+        assert profile is not None
+        assert (profile.status, profile.max_offers_per_week) == ("paused", 2)

@@ -116,6 +116,11 @@ class Context:
 
     # --- flows ---------------------------------------------------------------------------
     @property
+    def flow_generation(self) -> int:
+        """Changes whenever a flow starts or ends: tells whether a handler left the flow."""
+        return self._flow_generation
+
+    @property
     def state(self) -> str | None:
         return self.flow_state.state if self.flow_state else None
 

@@ -417,7 +417,8 @@ class Dispatcher:
         )
 
     def _ask_which(self, ctx: Context, rows: list[ButtonToken]) -> None:
-        """The same handle or label in two open messages: the person says which they meant."""
+        """The same handle or label in two open messages: the person says which they meant
+        (answered next, like a question)."""
         ctx.reply(
             _("That fits more than one message. Which did you mean?"),
             [
@@ -431,6 +432,7 @@ class Dispatcher:
                 for row in rows[:8]
             ],
         )
+        ctx.replies[-1].step = True
 
     def _open_to_blocked(self, ctx: Context) -> bool:
         """A blocked person may still see, delete and read about their data (GDPR Art. 15
@@ -571,15 +573,24 @@ class Dispatcher:
                 [Button(KEEP, _("No, leave it"))],
             ],
         )
+        ctx.replies[-1].step = True  # answered next, like a question: `1` or "Yes" confirms
 
     async def _core_press(self, ctx: Context, resolved: button_tokens.ResolvedButton) -> None:
-        """The dispatcher's own options: a confirmation and a choice between messages."""
+        """The dispatcher's own options: a confirmation and a choice between messages.
+
+        Both stood in for the open form for one answer; once answered, the flow the person
+        is in (if the choice did not end it) asks its question again, so its options are
+        the form once more."""
+        generation, before = ctx.flow_generation, len(ctx.replies)
         if resolved.action == KEEP:
             ctx.reply(_("All right, nothing was changed."))
         elif resolved.action == CONFIRM:
             await self._press(ctx, resolved.value)
         else:  # PICK: as if its handle had been typed
             await self._press(ctx, resolved.value, typed=True)
+        asked = any(pending.step for pending in ctx.replies[before:])
+        if ctx.state is not None and ctx.flow_generation == generation and not asked:
+            await ctx.goto(ctx.state)
 
     async def _consented(self, ctx: Context) -> bool:
         hooks = self.services.hooks
