@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, text
 
-from bot import directory_search
 from db.directory import TOPICS, DirLanguage, DirOrganization, DirService
 from db.migrate import upgrade
 from db.models import (
@@ -21,6 +20,7 @@ from db.models import (
 )
 from db.session import create_engine, create_session_factory
 from handlers.basics.taxonomy import ACTIVITIES
+from handlers.referral.directory import search as directory_search
 
 DISTRICTS = ("Altstadt", "Nordviertel", "Südstadt", "Weststadt", "Hafenviertel", "Oststadt")
 LANGUAGES = ("ar", "uk", "ru", "fa", "tr", "en", "ps", "ku", "ti", "so")

@@ -3,7 +3,8 @@
 Ids are the HSDS ids (usually UUID strings), so a package imported again keeps its links and
 can be compared with the export. Fields beyond HSDS are Lotse's: organisation kind, service
 topic and subtopic, location district, and translations of names and descriptions (HSDS has
-no translations). The directory is replaced as a whole by `bot.directory_io.import_package`.
+no translations). The directory is replaced as a whole by
+`handlers.referral.directory.import_package`.
 """
 
 from __future__ import annotations

@@ -21,12 +21,6 @@ from sqlalchemy import func, select
 
 from bench.directory_import import write_package
 from bot.app import App
-from bot.directory_io import (
-    DirectoryImportError,
-    ImportError_,
-    export_package,
-    import_package,
-)
 from db.directory import (
     SUBTOPICS,
     TOPICS,
@@ -41,9 +35,15 @@ from db.directory import (
     DirTranslation,
 )
 from db.models import Base
+from handlers.referral.directory import (
+    DirectoryImportError,
+    ImportError_,
+    export_package,
+    import_package,
+)
 from tests.support import Conversation
 
-DEMO = Path(__file__).resolve().parents[2] / "lotse" / "demo_data" / "directory"
+DEMO = Path(__file__).resolve().parents[3] / "lotse" / "demo_data" / "directory"
 MODELS: tuple[Any, ...] = (
     DirOrganization,
     DirService,
