@@ -14,8 +14,14 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.i18n import N_
 from db.models import Base
+
+
+def N_(message: str) -> str:
+    """Mark a label for extraction (Makefile: -k N_), translated where it is shown; the same as
+    bot.core.i18n.N_, which the database layer may not import."""
+    return message
+
 
 #: Topics of referral advice; ids are stored and labels translated on display.
 TOPICS: dict[str, str] = {
