@@ -52,13 +52,13 @@ async def test_a_job_due_while_the_bot_was_down_runs_after_the_restart(
         await session.commit()
     before = scheduler.create_scheduler(app)
     before.start(paused=True)
-    scheduler.install_jobs(before)
+    scheduler.install_jobs(before, app.services.routes)
     before.shutdown(wait=False)  # the bot goes down; housekeeping is due at 04:17
     clock.now = datetime(2026, 11, 25, 3, 40, tzinfo=UTC)  # back at 04:40, within the grace
     monkeypatch.setattr(scheduler, "_app", app)
     after = scheduler.create_scheduler(app)  # a new process on the same database
     after.start(paused=True)
-    scheduler.install_jobs(after)
+    scheduler.install_jobs(after, app.services.routes)
     job = after.get_job("housekeeping")
     assert job is not None and job.next_run_time == datetime(2026, 11, 25, 3, 17, tzinfo=UTC)
     after.resume()
@@ -77,7 +77,7 @@ async def test_a_job_due_while_the_bot_was_down_runs_after_the_restart(
 async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -> None:
     first = scheduler.create_scheduler(app)
     first.start(paused=True)
-    scheduler.install_jobs(first)
+    scheduler.install_jobs(first, app.services.routes)
     first.shutdown(wait=False)
     second = scheduler.create_scheduler(app)
     second.start(paused=True)
@@ -85,10 +85,11 @@ async def test_jobs_are_stored_in_the_database_and_survive_a_restart(app: App) -
         assert sorted(job.id for job in second.get_jobs()) == [
             "close_polls",
             "events_upkeep",
+            "freshness_upkeep",
             "housekeeping",
             "needs_upkeep",
             "privacy_retention",
-            "referral_upkeep",
+            "tickets_upkeep",
         ]
     finally:
         second.shutdown(wait=False)
