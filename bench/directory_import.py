@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.topics import TOPICS
+from handlers.referral.topics import TOPICS
 
 #: Rows per service in the generated package: the service, its location, the link between
 #: them, a phone, a schedule and a language, plus one organization for every ten services.

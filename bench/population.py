@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, text
 
-from bot import directory_search
-from bot.topics import TOPICS
 from db.directory import DirLanguage, DirOrganization, DirService
 from db.migrate import upgrade
 from db.models import (
@@ -22,6 +20,8 @@ from db.models import (
 )
 from db.session import create_engine, create_session_factory
 from handlers.basics.taxonomy import ACTIVITIES
+from handlers.referral.directory import search as directory_search
+from handlers.referral.topics import TOPICS
 
 DISTRICTS = ("Altstadt", "Nordviertel", "Südstadt", "Weststadt", "Hafenviertel", "Oststadt")
 LANGUAGES = ("ar", "uk", "ru", "fa", "tr", "en", "ps", "ku", "ti", "so")

@@ -156,9 +156,13 @@ async def _demo(settings: Settings, reset: bool = False) -> None:
 async def _directory(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot import directory_search
     from bot.app import open_app
-    from bot.directory_io import DirectoryImportError, export_package, import_package
+    from handlers.referral.directory import (
+        DirectoryImportError,
+        export_package,
+        import_package,
+    )
+    from handlers.referral.directory import search as directory_search
 
     app = await open_app(settings)
     path = Path(args.path)

@@ -223,8 +223,8 @@ async def load_events(session: AsyncSession, now: datetime, tz: ZoneInfo) -> int
 
 async def load_directory(session: AsyncSession) -> int:
     """The demo city's referral directory, an HSDS CSV package like any other."""
-    from bot import directory_search
-    from bot.directory_io import import_package
+    from handlers.referral.directory import import_package
+    from handlers.referral.directory import search as directory_search
 
     await import_package(session, DATA / "directory", batches=False)
     return await directory_search.rebuild(session)

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import html
 import json
 import logging
 import os
@@ -65,12 +64,19 @@ from bot.core.types import (
     Capabilities,
     Chat,
     ChatKind,
-    Format,
     Incoming,
     OutgoingMessage,
     Reach,
 )
-from bot.transports.text import numbered_buttons, plain_text
+from bot.transports.matrix_render import (
+    OPTIONS_KEY,
+    contact_html,
+    options_of,
+    render_html,
+    render_plain,
+    replied_event_id,
+    without_reply_fallback,
+)
 from db.models import KeyValue
 from db.types import utcnow
 
@@ -91,40 +97,6 @@ ENCRYPTION = {
     "state_key": "",
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
-
-
-def render_html(message: OutgoingMessage) -> str:
-    """Our text as Matrix HTML: people's text escaped, buttons as a numbered list."""
-    body = message.text if message.format == Format.HTML else html.escape(message.text)
-    body = body.replace("\n", "<br>")
-    lines = numbered_buttons(message)
-    if lines:  # the handles as typed back, never a list numbered by the client
-        items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines)
-        body += f"<ul>{items}</ul>"
-    return body
-
-
-#: Our messages carry their options in the event, so a reply to one can answer it.
-OPTIONS_KEY = "org.lotse.options"
-
-
-def options_of(message: OutgoingMessage) -> list[list[str]]:
-    """(handle, label) of each option, as shown (position when the core gave no handle)."""
-    buttons = [b for row in message.buttons for b in row]
-    return [[b.handle or str(n), b.label] for n, b in enumerate(buttons, start=1)]
-
-
-def render_plain(message: OutgoingMessage) -> str:
-    lines = [plain_text(message), *numbered_buttons(message)]
-    return "\n".join(lines)
-
-
-def contact_html(user_id: str, name: str) -> str:
-    """A matrix.to link, which every Matrix client opens."""
-    return (
-        f'<a href="https://matrix.to/#/{html.escape(user_id)}">{html.escape(name)}</a> '
-        f"({html.escape(user_id)})"
-    )
 
 
 class MatrixTransport:
@@ -336,13 +308,13 @@ class MatrixTransport:
         if not isinstance(event, RoomMessageText):
             return
         incoming = self.to_incoming(room, event)
-        replied_to = _replied_event_id(event)
+        replied_to = replied_event_id(event)
         if incoming.command is None and replied_to is not None:
             options = await self._options_of(room.room_id, replied_to)
             if options:  # a reply to one of our messages with options answers that one
                 incoming = dataclasses.replace(incoming, reply_options=options)
         if incoming.command is not None and incoming.reply_to_user is None:
-            replied = _replied_event_id(event)
+            replied = replied_event_id(event)
             if replied is not None:  # e.g. /report as a reply: whom it is about
                 author = await self._author_of(room.room_id, replied)
                 if author is not None:
@@ -400,8 +372,8 @@ class MatrixTransport:
     def to_incoming(self, room: MatrixRoom, event: RoomMessageText) -> Incoming:
         kind = ChatKind.PRIVATE if room.member_count <= 2 else ChatKind.GROUP
         text = event.body or ""
-        if _replied_event_id(event) is not None:
-            text = _without_reply_fallback(text)
+        if replied_event_id(event) is not None:
+            text = without_reply_fallback(text)
         own_names = {self.user_id, room.user_name(self.user_id) or ""} - {""}
         mentioned = any(name and name in text for name in own_names)
         relates = (event.source.get("content") or {}).get("m.relates_to") or {}
@@ -721,23 +693,3 @@ class MatrixTransport:
             self.sender.wake()
         except (Unreachable, PermanentFailure, TransientError) as exc:
             logger.warning("reply to %s failed: %s", message.chat_id, exc)
-
-
-def _replied_event_id(event: RoomMessageText) -> str | None:
-    relates = (event.source.get("content") or {}).get("m.relates_to") or {}
-    replied = (relates.get("m.in_reply_to") or {}).get("event_id")
-    return replied if isinstance(replied, str) and replied.startswith("$") else None
-
-
-def _without_reply_fallback(body: str) -> str:
-    """Older clients quote the replied-to message at the top of a reply ("> <@a:b> text",
-    then a blank line); the spec says to strip it, so that "/report" is seen as a command."""
-    lines = body.split("\n")
-    if not lines or not lines[0].startswith(">"):
-        return body
-    index = 0
-    while index < len(lines) and lines[index].startswith(">"):
-        index += 1
-    if index < len(lines) and not lines[index].strip():
-        index += 1
-    return "\n".join(lines[index:])

@@ -31,11 +31,11 @@ from bot.core.i18n import (
 from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Attachment, Button, Format, Reply
-from bot.topics import TOPICS
 from db.models import Attendance, Event, EventStatus, Intent, Organisation, Person, Role
 from handlers.basics import forms
 from handlers.basics.taxonomy import language_name
 from handlers.events import seats as event_seats
+from handlers.referral.topics import TOPICS
 
 router = Router("events")
 

@@ -25,13 +25,13 @@ from bot.core.i18n import N_, _, format_number, isolate, ngettext
 from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.types import Button, Format
-from bot.topics import TOPICS
 from db.models import Event, EventStatus, Intent, Organisation, Role
 from handlers.basics import forms
 from handlers.basics.audit import audit
 from handlers.basics.taxonomy import SPOKEN_LANGUAGES, language_label
 from handlers.events.listing import AUDIENCES, REPEATS, card, next_occurrence
 from handlers.organisations import posting_for
+from handlers.referral.topics import TOPICS
 from handlers.volunteering.need_parser import next_weekday, parse_line
 
 router = Router("event_post")

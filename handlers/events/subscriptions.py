@@ -15,11 +15,11 @@ from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import LANGUAGE_NAMES, N_, SHIPPED_LANGUAGES, _, format_list, isolate, semicolon
 from bot.core.router import Router
 from bot.core.types import Button
-from bot.topics import TOPICS
 from db.models import Subscription
 from handlers.basics import forms
 from handlers.basics.taxonomy import language_name
 from handlers.events.listing import AUDIENCES, topic_label
+from handlers.referral.topics import TOPICS
 
 router = Router("subscriptions")
 

@@ -30,7 +30,6 @@ from bot.core.notify import Notifier
 from bot.core.router import Router
 from bot.core.services import Services
 from bot.core.types import Button, Reply
-from bot.topics import TOPICS
 from db.models import (
     Person,
     ReferralQuestion,
@@ -41,6 +40,7 @@ from db.models import (
 )
 from handlers.basics import forms
 from handlers.basics.taxonomy import language_name
+from handlers.referral.topics import TOPICS
 from handlers.volunteering.offers import coordinators
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import directory_search
 from bot.core.context import Context, PendingReply, make_reply
 from bot.core.flow import END, Answer, Flow, Step
 from bot.core.i18n import N_, _, current_timezone, isolate
@@ -21,12 +20,13 @@ from bot.core.ids import get_row
 from bot.core.router import Router
 from bot.core.services import Services
 from bot.core.types import Button, Format
-from bot.topics import SUBTOPICS, TOPICS
 from db.directory import DirService
 from db.models import ReferralQuestion
 from handlers.basics import forms
 from handlers.basics.taxonomy import language_label
 from handlers.referral.cards import card, load
+from handlers.referral.directory import search as directory_search
+from handlers.referral.topics import SUBTOPICS, TOPICS
 
 router = Router("referral")
 

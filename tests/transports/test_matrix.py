@@ -316,11 +316,11 @@ async def test_report_by_replying_names_the_author_of_the_message(
 
 
 def test_a_reply_fallback_is_not_part_of_the_command() -> None:
-    from bot.transports.matrix import _without_reply_fallback
+    from bot.transports.matrix_render import without_reply_fallback
 
-    assert _without_reply_fallback("> <@b:x> rude\n> more\n\n/report spam") == "/report spam"
-    assert _without_reply_fallback("/report") == "/report"
-    assert _without_reply_fallback("> just a quote") == ""
+    assert without_reply_fallback("> <@b:x> rude\n> more\n\n/report spam") == "/report spam"
+    assert without_reply_fallback("/report") == "/report"
+    assert without_reply_fallback("> just a quote") == ""
 
 
 def test_rendering_escapes_and_numbers_the_options() -> None:

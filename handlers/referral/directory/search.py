@@ -15,7 +15,6 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import SHIPPED_LANGUAGES, gettext, use_locale
-from bot.topics import SUBTOPICS, TOPICS
 from db.directory import (
     DirLanguage,
     DirLocation,
@@ -24,6 +23,7 @@ from db.directory import (
     DirServiceAtLocation,
     DirTranslation,
 )
+from handlers.referral.topics import SUBTOPICS, TOPICS
 
 MAX_TERMS = 10
 

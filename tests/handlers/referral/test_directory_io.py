@@ -21,13 +21,6 @@ from sqlalchemy import func, select
 
 from bench.directory_import import write_package
 from bot.app import App
-from bot.directory_io import (
-    DirectoryImportError,
-    ImportError_,
-    export_package,
-    import_package,
-)
-from bot.topics import SUBTOPICS, TOPICS
 from db.directory import (
     DirLanguage,
     DirLocation,
@@ -40,9 +33,16 @@ from db.directory import (
     DirTranslation,
 )
 from db.models import Base
+from handlers.referral.directory import (
+    DirectoryImportError,
+    ImportError_,
+    export_package,
+    import_package,
+)
+from handlers.referral.topics import SUBTOPICS, TOPICS
 from tests.support import Conversation
 
-DEMO = Path(__file__).resolve().parents[2] / "lotse" / "demo_data" / "directory"
+DEMO = Path(__file__).resolve().parents[3] / "lotse" / "demo_data" / "directory"
 MODELS: tuple[Any, ...] = (
     DirOrganization,
     DirService,
