@@ -1,6 +1,7 @@
 """The referral directory's models, kept importable here; they live in db/models/directory.py.
 
-The topic labels (`TOPICS`, `SUBTOPICS`) moved to bot/topics.py: db does not translate.
+The topic labels (`TOPICS`, `SUBTOPICS`) live in handlers/referral/topics.py: db does not
+translate.
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 Ids are the HSDS ids (usually UUID strings), so a package imported again keeps its links and
 can be compared with the export. Fields beyond HSDS are Lotse's: organisation kind, service
 topic and subtopic, location district, and translations of names and descriptions (HSDS has
-no translations). The directory is replaced as a whole by `bot.directory_io.import_package`.
+no translations). The directory is replaced as a whole by
+`handlers.referral.directory.import_package`.
 
-Topic ids are stored here; their translated labels belong to the bot (bot/topics.py), since
-the database knows nothing of languages. `ReferralQuestion` keeps what was asked of the
-directory with /ask, anonymously, for the statistics.
+Topic ids are stored here; their translated labels belong to the referral feature
+(handlers/referral/topics.py), since the database knows nothing of languages.
+`ReferralQuestion` keeps what was asked of the directory with /ask, anonymously, for the
+statistics.
 """
 
 from __future__ import annotations
