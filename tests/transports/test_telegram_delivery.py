@@ -75,7 +75,8 @@ async def test_429_is_honoured_without_stalling_other_chats(
     attempts = [p for m, p in bot_api.requests if m == "sendMessage" and p["chat_id"] == 41]
     assert len(attempts) == 2
     assert first.at - other.at >= 1.9  # retried after retry_after, not before
-    assert other.at - start < 1.5  # chat 42 was not held up by chat 41
+    # chat 42 was not held up by chat 41's two seconds (a margin for a loaded machine)
+    assert other.at - start < 1.9
 
 
 async def test_server_errors_are_retried_with_backoff(
