@@ -20,6 +20,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def listening(port: int, timeout: float = 10.0) -> None:
+    """Wait until the webhook server accepts connections on the port."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
 async def test_webhook_accepts_only_requests_with_the_secret(
     telegram_settings: Settings, bot_api: FakeBotAPI
 ) -> None:
@@ -40,6 +56,7 @@ async def test_webhook_accepts_only_requests_with_the_secret(
         assert bot_api.webhook is not None
         assert bot_api.webhook["secret_token"] == "s3cret-token"
         assert bot_api.webhook["url"] == f"http://127.0.0.1:{port}/telegram/hook"
+        await listening(port)  # setWebhook may come a moment before the server listens
         update = bot_api.says(700, "/help")
         bot_api._updates.clear()  # delivered by webhook, not by getUpdates
         url = f"http://127.0.0.1:{port}/telegram/hook"
