@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.app import App
+from bot.core.buttons import bare_label
 from bot.core.context import make_reply
 from bot.core.notify import Notifier
 from bot.core.types import Button
@@ -53,9 +54,7 @@ async def answer(chat: Conversation, user: str, label: str) -> None:
     for seen in reversed(chat.messages(user)):
         for row in seen.message.buttons:
             for button in row:
-                if button.label.strip("\u200f\u2068\u2069 ") == label and not _GROUP_HANDLE.match(
-                    button.handle
-                ):
+                if bare_label(button.label) == label and not _GROUP_HANDLE.match(button.handle):
                     await chat.say(user, button.handle)
                     return
     raise AssertionError(f"no form option {label!r}: {chat.transcript(user)}")

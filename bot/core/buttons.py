@@ -22,6 +22,7 @@ is not too old and, for single-use buttons, has not been used.
 from __future__ import annotations
 
 import enum
+import html
 import re
 import secrets
 from dataclasses import dataclass
@@ -106,11 +107,8 @@ def form_handles(labels: list[str]) -> list[str]:
 
 def first_line(text: str) -> str:
     """What a group's options belong to, for lists of what is open and for confirmations."""
-    plain = re.sub(r"<[^>]+>", "", text)
-    lines = [
-        bare_label(line.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
-        for line in plain.splitlines()
-    ]
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    lines = [bare_label(line) for line in plain.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
         return ""

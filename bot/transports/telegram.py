@@ -49,6 +49,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import HTTPXRequest
 
 from bot.app import App
+from bot.core.buttons import bare_label
 from bot.core.i18n import SHIPPED_LANGUAGES, _, use_locale
 from bot.core.outbox import (
     OutboxSender,
@@ -357,7 +358,7 @@ class TelegramTransport:
         if markup is None or not text.strip():
             return None
         buttons = [b for row in markup.inline_keyboard for b in row if b.callback_data]
-        labels = [b.text.strip("\u200e\u200f\u2068\u2069 ").strip() for b in buttons]
+        labels = [bare_label(b.text) for b in buttons]
         typed = text.strip()
         if typed in labels:  # a label, also one that is a number: "5" means five
             return str(buttons[labels.index(typed)].callback_data)

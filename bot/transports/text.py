@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from bot.core.buttons import bare_label
 from bot.core.types import Format, OutgoingMessage
 
 _TAG = re.compile(r"<[^>]+>")
@@ -32,7 +33,7 @@ def numbered_buttons(message: OutgoingMessage) -> list[str]:
     lines = []
     for number, button in enumerate(buttons, start=1):
         handle = button.handle or str(number)
-        if button.label.strip("\u200e\u200f\u2068\u2069 ") == handle:
+        if bare_label(button.label) == handle:
             lines.append(f"  [{handle}]")
         else:
             lines.append(f"  [{handle}] {button.label}")
